@@ -93,16 +93,15 @@ def _is_int(value: object) -> bool:
 # ------------------------------------------------------------------------------------------------
 
 _B64URL_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-_TO_B64URL = str.maketrans("+/", "-_")
-_FROM_B64URL = str.maketrans("-_", "+/")
+_TO_B64URL = bytes.maketrans(b"+/", b"-_")
+_FROM_B64URL = bytes.maketrans(b"-_", b"+/")
 
 
 def b64url_encode(data: "BytesLike") -> str:
     """Encode bytes in base64url (RFC 4648 section 5) without '=' padding (RFC 7515 section 2)."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TokenError("malformed", "b64url_encode takes bytes, not %s" % _type_name(data))
-    encoded = binascii.b2a_base64(bytes(data), newline=False).decode("ascii")
-    return encoded.rstrip("=").translate(_TO_B64URL)
+    return binascii.b2a_base64(bytes(data), newline=False).rstrip(b"=").translate(_TO_B64URL).decode("ascii")
 
 
 def b64url_decode(text: "Union[str, BytesLike]") -> bytes:
@@ -124,8 +123,7 @@ def b64url_decode(text: "Union[str, BytesLike]") -> bytes:
         raise TokenError("malformed", "not base64url: a character outside A-Z a-z 0-9 - _")
     if len(text) % 4 == 1:
         raise TokenError("malformed", "not base64url: the length cannot encode whole bytes")
-    padded = text.translate(_FROM_B64URL) + "=" * (-len(text) % 4)
-    data = binascii.a2b_base64(padded)
+    data = binascii.a2b_base64(text.encode("ascii").translate(_FROM_B64URL) + b"=" * (-len(text) % 4))
     if b64url_encode(data) != text:
         raise TokenError("malformed", "not canonical base64url: the unused bits are not zero")
     return data
@@ -708,7 +706,7 @@ class RSAPrivateKey(_Immutable):
     public fingerprint only, never a secret number.
     """
 
-    __slots__ = ("n", "e", "d", "p", "q", "dp", "dq", "qi", "bits", "_public")
+    __slots__ = ("n", "e", "d", "p", "q", "dp", "dq", "qi", "bits", "_public", "_backend_cache")
 
     def __init__(self, n: int, e: int, d: int, p: "Optional[int]" = None, q: "Optional[int]" = None,
                  dp: "Optional[int]" = None, dq: "Optional[int]" = None, qi: "Optional[int]" = None) -> None:
@@ -740,6 +738,7 @@ class RSAPrivateKey(_Immutable):
         self._set("e", e)
         self._set("bits", public.bits)
         self._set("_public", public)
+        self._set("_backend_cache", {})   # per-backend forms of this key, made at first use
 
     def public_key(self) -> RSAPublicKey:
         return self._public
@@ -864,58 +863,6 @@ def _sign_pure(key: RSAPrivateKey, message: bytes, encoded_message: bytes) -> by
     return s.to_bytes(_modulus_bytes(key), "big")             # I2OSP(s, k), section 4.1
 
 
-# Signing backends: each turns (key, message, EMSA encoding of the message) into a signature.
-_SIGNERS = {"pure": _sign_pure}   # type: Dict[str, Callable[[RSAPrivateKey, bytes, bytes], bytes]]
-_BACKEND_NAMES = ("pure", "openssl", "cryptography")
-
-
-def backends() -> "List[str]":
-    """The signing backends usable on this host, in the order backend="auto" tries them. "pure"
-    is always there."""
-    return [name for name in _BACKEND_NAMES if name in _SIGNERS]
-
-
-def _choose_backend(backend: object) -> str:
-    if backend == "auto":
-        return backends()[0]
-    if backend not in _BACKEND_NAMES:
-        raise BackendError("unknown backend %r; choose auto, %s" % (backend, ", ".join(_BACKEND_NAMES)))
-    if backend not in backends():
-        raise BackendError("the %s backend is not available on this host" % backend)
-    return str(backend)
-
-
-def _message_bytes(message: object) -> bytes:
-    if not isinstance(message, (bytes, bytearray, memoryview)):
-        raise TokenError("malformed", "the message must be bytes, not %s" % _type_name(message))
-    return bytes(message)
-
-
-def sign_rs256(key: "Union[RSAPrivateKey, str, BytesLike]", message: "BytesLike",
-               backend: str = "auto") -> bytes:
-    """RSASSA-PKCS1-v1_5 signature with SHA-256 (RFC 8017 section 8.2.1) of `message`.
-
-    `key` is an RSAPrivateKey or unencrypted PEM/DER data. The scheme is deterministic, so every
-    backend returns the same bytes. Whatever the backend, the signature is checked with the
-    public exponent (RSAVP1 must give back EM) before it is returned: with the CRT, one faulty
-    half of a signature reveals a prime factor of n (Boneh, DeMillo and Lipton, 1997), so a
-    faulty result raises BackendError and is never released.
-    """
-    private_key = load_private_key(key)
-    message = _message_bytes(message)
-    name = _choose_backend(backend)
-    k = _modulus_bytes(private_key)
-    encoded_message = _emsa_pkcs1_v15_sha256(message, k)      # section 8.2.1 step 1
-    signature = _SIGNERS[name](private_key, message, encoded_message)   # steps 2.a-2.c
-    released = (len(signature) == k and
-                pow(int.from_bytes(signature, "big"), private_key.e, private_key.n)
-                == int.from_bytes(encoded_message, "big"))
-    if not released:
-        raise BackendError("the %s backend produced a signature that fails its check with the "
-                           "public exponent; it was not released" % name)
-    return signature
-
-
 def verify_rs256(public_key: "Union[RSAPublicKey, RSAPrivateKey, str, BytesLike]",
                  message: "BytesLike", signature: "BytesLike") -> bool:
     """RSASSA-PKCS1-v1_5 verification with SHA-256 (RFC 8017 section 8.2.2), in pure Python.
@@ -935,6 +882,220 @@ def verify_rs256(public_key: "Union[RSAPublicKey, RSAPrivateKey, str, BytesLike]
         return False                                             # RSAVP1 step 1: s < n
     em = pow(s, public.e, public.n).to_bytes(k, "big")           # steps 2.b-2.c
     return hmac.compare_digest(em, _emsa_pkcs1_v15_sha256(message, k))   # steps 3-4
+
+
+
+# ------------------------------------------------------------------------------------------------
+# Signing backends and sign_rs256 (RFC 8017 section 8.2.1): one deterministic signature, three
+# ways to compute it. "pure" (above) is always there; "openssl" runs the openssl command-line tool
+# (1.1.1 or 3.x) as a subprocess; "cryptography" calls that package when it is installed. Whatever
+# computed it, a signature is checked with the public exponent before sign_rs256 returns it.
+# ------------------------------------------------------------------------------------------------
+
+_BACKEND_NAMES = ("pure", "openssl", "cryptography")
+# backend="auto" for a single signature: up to this size the pure backend is faster than starting
+# the openssl tool; above it the tool wins (figures in README.md, "Backends and speed").
+_PURE_ONE_SHOT_MAX_BITS = 2048
+_OPENSSL_TIMEOUT = 30.0
+_PROBES = {}   # type: Dict[str, Any]  # what a backend probe found, kept for the life of the process
+
+
+def _cryptography_modules(import_now: bool) -> "Any":
+    """The parts of the cryptography package that signing needs, or None when it is absent or
+    broken. With import_now false, only when the program has imported them already: a single
+    signature does not pay back the import (tens of milliseconds)."""
+    if "cryptography" not in _PROBES:
+        if not import_now and "cryptography.hazmat.primitives.asymmetric.rsa" not in sys.modules:
+            return None
+        try:
+            from cryptography.hazmat.primitives import hashes
+            from cryptography.hazmat.primitives.asymmetric import padding, rsa
+            _PROBES["cryptography"] = (hashes, padding, rsa)
+        except Exception:   # not installed, or a broken build: both mean "not usable here"
+            _PROBES["cryptography"] = None
+    return _PROBES["cryptography"]
+
+
+def _cryptography_key(key: RSAPrivateKey) -> "Any":
+    """cryptography's object for `key`, made once per RSAPrivateKey from the numbers scvjwt has
+    already checked. Releases 39.0 and later can skip their own validation of them (a primality
+    test of p and q, slower than a signature); older ones validate, and before 3.1 need a backend."""
+    cached = key._backend_cache.get("cryptography")
+    if cached is None:
+        rsa = _cryptography_modules(import_now=True)[2]
+        numbers = rsa.RSAPrivateNumbers(key.p, key.q, key.d, key.dp, key.dq, key.qi,
+                                        rsa.RSAPublicNumbers(key.e, key.n))
+        try:
+            cached = numbers.private_key(unsafe_skip_rsa_key_validation=True)
+        except TypeError:
+            from cryptography.hazmat.backends import default_backend
+            cached = numbers.private_key(default_backend())
+        key._backend_cache["cryptography"] = cached
+    return cached
+
+
+def _sign_cryptography(key: RSAPrivateKey, message: bytes, encoded_message: bytes) -> bytes:
+    """RSASSA-PKCS1-v1_5 with SHA-256 by the cryptography package (OpenSSL underneath)."""
+    modules = _cryptography_modules(import_now=True)
+    if modules is None:
+        raise BackendError("the cryptography package is not installed, or does not import")
+    hashes, padding, _ = modules
+    try:
+        return bytes(_cryptography_key(key).sign(message, padding.PKCS1v15(), hashes.SHA256()))
+    except Exception as error:   # whatever the package raises, the caller sees a BackendError
+        raise BackendError("the cryptography backend failed: %s" % (error or _type_name(error))) from None
+
+
+def _cryptography_verifies(key: RSAPrivateKey, message: bytes, signature: bytes) -> bool:
+    """RSASSA-PKCS1-v1_5 verification with SHA-256 by the cryptography package, for the check of
+    its own signatures before release."""
+    hashes, padding, _ = _cryptography_modules(import_now=True)
+    public = key._backend_cache.get("cryptography public")
+    if public is None:
+        public = key._backend_cache["cryptography public"] = _cryptography_key(key).public_key()
+    try:
+        public.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
+        return True
+    except Exception:   # InvalidSignature, or anything else: not verified
+        return False
+
+
+def _openssl_tool(probe: bool) -> "Optional[str]":
+    """The path of the openssl tool, or None. With probe true, the tool must also answer
+    `openssl version` like OpenSSL or LibreSSL (once per process). It needs /dev/fd (POSIX)."""
+    import shutil
+    path = shutil.which("openssl") if os.name == "posix" else None
+    if path is None or not probe:
+        return path
+    if ("openssl", path) not in _PROBES:
+        try:
+            version = _run_openssl(path, ["version"], b"", ()).decode("ascii", "replace")
+        except BackendError:
+            version = ""
+        _PROBES[("openssl", path)] = version.startswith(("OpenSSL", "LibreSSL"))
+    return path if _PROBES[("openssl", path)] else None
+
+
+def _run_openssl(path: str, arguments: "List[str]", stdin: bytes, pass_fds: "Tuple[int, ...]") -> bytes:
+    """Run the openssl tool; its standard output, or BackendError with the tool's own message."""
+    import subprocess
+    try:
+        completed = subprocess.run([path] + arguments, input=stdin, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, pass_fds=pass_fds, timeout=_OPENSSL_TIMEOUT)
+    except (OSError, subprocess.SubprocessError) as error:
+        raise BackendError("the openssl tool could not run: %s" % error) from None
+    if completed.returncode != 0:
+        lines = completed.stderr.decode("utf-8", "replace").strip().splitlines() or ["no message"]
+        raise BackendError("the openssl tool failed (exit status %d): %s"
+                           % (completed.returncode, lines[0][:200]))
+    return bytes(completed.stdout)
+
+
+def _sign_openssl(key: RSAPrivateKey, message: bytes, encoded_message: bytes) -> bytes:
+    """`openssl dgst -sha256 -sign` over the message. The private key reaches the tool through a
+    pipe it inherits and reads as /dev/fd/N: never on a command line, in the environment or in
+    a file on disk. The whole PEM (under 16 KiB up to 16384 bits) fits in the pipe's buffer, so
+    it is written before the tool starts."""
+    path = _openssl_tool(probe=False)
+    if path is None:
+        raise BackendError("the openssl tool is not on PATH")
+    pem = key._backend_cache.get("openssl")
+    if pem is None:
+        pem = key._backend_cache["openssl"] = key.to_pem().encode("ascii")
+    read_end, write_end = os.pipe()
+    try:
+        with os.fdopen(write_end, "wb") as key_pipe:
+            key_pipe.write(pem)
+        return _run_openssl(path, ["dgst", "-sha256", "-sign", "/dev/fd/%d" % read_end],
+                            message, (read_end,))
+    finally:
+        os.close(read_end)
+
+
+_SIGNERS = {"pure": _sign_pure, "openssl": _sign_openssl, "cryptography": _sign_cryptography}
+
+
+def backends() -> "List[str]":
+    """The signing backends usable on this host, in the order backend="auto" tries them for one
+    2048-bit signature. "pure" is always there; "cryptography" when the package imports (this
+    call imports it, after which auto prefers it); "openssl" when the tool runs."""
+    usable = ["pure"]
+    if _openssl_tool(probe=True):
+        usable.append("openssl")
+    if _cryptography_modules(import_now=True) is not None:
+        usable.insert(0, "cryptography")
+    return usable
+
+
+def _backend_candidates(backend: object, bits: int, long_running: bool) -> "List[str]":
+    """The backends to try in turn. A named backend is the only one. "auto" picks by measured
+    speed: cryptography when it is imported already or the job is long-running (a Minter), the
+    openssl tool for a single signature with a key over 2048 bits, else pure; pure last, as the
+    fall-back when another backend is unavailable or fails to run."""
+    if backend == "auto":
+        if _cryptography_modules(import_now=long_running) is not None:
+            return ["cryptography", "pure"]
+        if bits > _PURE_ONE_SHOT_MAX_BITS and _openssl_tool(probe=False):
+            return ["openssl", "pure"]
+        return ["pure"]
+    if backend not in _BACKEND_NAMES:
+        raise BackendError("unknown backend %s; choose auto, %s" % (_shown(backend), ", ".join(_BACKEND_NAMES)))
+    if backend == "cryptography" and _cryptography_modules(import_now=True) is None:
+        raise BackendError("the cryptography backend is not available: the package is not installed "
+                           "or does not import")
+    if backend == "openssl" and _openssl_tool(probe=False) is None:
+        raise BackendError("the openssl backend is not available: no openssl tool on PATH")
+    return [str(backend)]
+
+
+def _message_bytes(message: object) -> bytes:
+    if not isinstance(message, (bytes, bytearray, memoryview)):
+        raise TokenError("malformed", "the message must be bytes, not %s" % _type_name(message))
+    return bytes(message)
+
+
+def sign_rs256(key: "Union[RSAPrivateKey, str, BytesLike]", message: "BytesLike",
+               backend: str = "auto") -> bytes:
+    """RSASSA-PKCS1-v1_5 signature with SHA-256 (RFC 8017 section 8.2.1) of `message`.
+
+    `key` is an RSAPrivateKey or unencrypted PEM/DER data; `backend` one of backends() or
+    "auto". The scheme is deterministic, so every backend returns the same bytes.
+    """
+    private_key = load_private_key(key)
+    return _sign(private_key, _message_bytes(message),
+                 _backend_candidates(backend, private_key.bits, long_running=False))
+
+
+def _sign(key: RSAPrivateKey, message: bytes, candidates: "List[str]") -> bytes:
+    """Sign with the first candidate backend that runs, then check the signature with the public
+    exponent before releasing it: with the CRT, one faulty half of a signature reveals a prime
+    factor of n (Boneh, DeMillo and Lipton, 1997), so a result that fails the check raises
+    BackendError, whichever backend computed it, and is never returned."""
+    k = _modulus_bytes(key)
+    encoded_message = _emsa_pkcs1_v15_sha256(message, k)                 # step 1
+    for name in candidates:
+        try:
+            signature = _SIGNERS[name](key, message, encoded_message)     # steps 2-3
+            break
+        except BackendError:
+            if name == candidates[-1]:
+                raise
+    if not _signature_checks_out(key, message, encoded_message, signature, name):
+        raise BackendError("the %s backend produced a signature that fails its check with the public "
+                           "exponent; it was not released" % name)
+    return signature
+
+
+def _signature_checks_out(key: RSAPrivateKey, message: bytes, encoded_message: bytes,
+                          signature: bytes, backend: str) -> bool:
+    """RSAVP1 (RFC 8017 section 5.2.2) with the public exponent must give back EM exactly. With
+    the cryptography backend the package's own verification does it (in C, a tenth of the time
+    of pow() here, which would cost a quarter of its signature); otherwise pow() does."""
+    if len(signature) != _modulus_bytes(key):
+        return False
+    if backend == "cryptography":
+        return _cryptography_verifies(key, message, signature)
+    return pow(int.from_bytes(signature, "big"), key.e, key.n) == int.from_bytes(encoded_message, "big")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1073,11 +1234,11 @@ def build_claims(org_id: str, call_center: str, ttl: int = DEFAULT_TTL, now: "Op
     return claims
 
 
-def _sign_claims(key: RSAPrivateKey, claims: "Dict[str, Any]", typ: bool, backend: str) -> str:
+def _sign_claims(key: RSAPrivateKey, claims: "Dict[str, Any]", typ: bool, backends: "List[str]") -> str:
     """Steps 2, 4 and 5: BASE64URL(header) '.' BASE64URL(claims) '.' BASE64URL(signature)
     (RFC 7515 section 7.1), the signature over the ASCII of the first two parts (section 5.1)."""
     signing_input = b64url_encode(_header_json(typ)) + "." + b64url_encode(_json_bytes(claims))
-    signature = sign_rs256(key, signing_input.encode("ascii"), backend)
+    signature = _sign(key, signing_input.encode("ascii"), backends)
     return signing_input + "." + b64url_encode(signature)
 
 
@@ -1089,7 +1250,9 @@ def mint(key: "Union[RSAPrivateKey, str, BytesLike]", org_id: str, call_center: 
     the other arguments are those of build_claims, plus `typ` (False drops "typ":"JWT" from the
     header) and the signing backend."""
     claims = build_claims(org_id, call_center, ttl, now, jti, audience, skew)
-    return _sign_claims(load_private_key(key), claims, bool(typ), backend)
+    private_key = load_private_key(key)
+    return _sign_claims(private_key, claims, bool(typ),
+                        _backend_candidates(backend, private_key.bits, long_running=False))
 
 
 class Minter(object):
@@ -1111,7 +1274,7 @@ class Minter(object):
         if not callable(clock):
             raise ClaimsError("clock must be a function that returns the time in seconds")
         self._key = load_private_key(key)
-        self._backend = _choose_backend(backend)
+        self._backends = _backend_candidates(backend, self._key.bits, long_running=True)
         self._claim_arguments = (org_id, call_center, ttl)
         self._audience, self._typ, self._skew, self._reuse, self._clock = audience, bool(typ), skew, bool(reuse), clock
         self._lock = threading.Lock()
@@ -1120,7 +1283,7 @@ class Minter(object):
     def _mint(self, jti: bool) -> "Tuple[str, int]":
         org_id, call_center, ttl = self._claim_arguments
         claims = build_claims(org_id, call_center, ttl, self._clock(), jti, self._audience, self._skew)
-        return _sign_claims(self._key, claims, self._typ, self._backend), claims["exp"]
+        return _sign_claims(self._key, claims, self._typ, self._backends), claims["exp"]
 
     def token(self) -> str:
         """A token: new with a new jti each call, or (reuse=True) the current one while it has at
@@ -1580,6 +1743,147 @@ def _cmd_demo(args: "Any") -> int:
     return _EXIT_OK
 
 
+# The OpenSSL shell recipe people use without scvjwt (openssl dgst, base64 and tr for the three
+# parts): the reference for the command line's speed in `bench --compare`.
+_OPENSSL_RECIPE = r"""
+b64url() { base64 | tr -d '=\n' | tr '/+' '_-'; }
+now=$(date +%s)
+header=$(printf '%s' '{"alg":"RS256","typ":"JWT"}' | b64url)
+claims=$(printf '{"iat":%d,"exp":%d,"iss":"%s","sub":"%s"}' "$now" $((now + 300)) "$2" "$3" | b64url)
+signature=$(printf '%s.%s' "$header" "$claims" | openssl dgst -sha256 -sign "$1" | b64url)
+echo "$header.$claims.$signature"
+"""
+
+
+def _median_seconds(cases: "List[Tuple[str, Callable[[], object]]]", seconds: float,
+                    rounds: int = 7) -> "Dict[str, float]":
+    """Median seconds per call of each case. The cases take turns in interleaved rounds, so a
+    change in the machine's speed during the run touches all of them alike."""
+    import statistics
+    budget = seconds / (rounds * len(cases))
+    calls = {}
+    for label, function in cases:                     # one timed call each: warm-up and calibration
+        start = time.perf_counter()
+        function()
+        calls[label] = max(1, int(budget / max(time.perf_counter() - start, 1e-6)))
+    samples = {label: [] for label, _ in cases}       # type: Dict[str, List[float]]
+    for _ in range(rounds):
+        for label, function in cases:
+            start = time.perf_counter()
+            for _ in range(calls[label]):
+                function()
+            samples[label].append((time.perf_counter() - start) / calls[label])
+    return {label: statistics.median(values) for label, values in samples.items()}
+
+
+def _bench_library_cases(key: RSAPrivateKey, compare: bool) -> "List[Tuple[str, Callable[[], object], Optional[str]]]":
+    """(label, function, label of the reference it is compared with) for signing in-process."""
+    message = b"x" * 300              # the size of a typical signing input
+    pem = key.to_pem()
+    c = int.from_bytes(_emsa_pkcs1_v15_sha256(message, _modulus_bytes(key)), "big")
+    crt = "reference: the two pow() calls of the CRT"
+    cases = [(crt, lambda: (pow(c % key.p, key.dp, key.p), pow(c % key.q, key.dq, key.q)), None)]
+    for name in backends():
+        cases += [
+            ("%s: sign_rs256" % name, lambda name=name: sign_rs256(key, message, name),
+             crt if name == "pure" else None),
+            ("%s: mint, loaded key" % name, lambda name=name: mint(key, _SAMPLE_ORG_ID, _SAMPLE_CALL_CENTER, backend=name),
+             "%s: sign_rs256" % name),
+            ("%s: mint, PEM text" % name, lambda name=name: mint(pem, _SAMPLE_ORG_ID, _SAMPLE_CALL_CENTER, backend=name),
+             None),
+        ]
+    return cases + (_bench_peer_cases(key, message, pem) if compare else [])
+
+
+def _bench_peer_cases(key: RSAPrivateKey, message: bytes, pem: str) -> "List[Tuple[str, Callable[[], object], Optional[str]]]":
+    """The same jobs done by peers that are importable here: python-rsa and PyJWT."""
+    cases = []   # type: List[Tuple[str, Callable[[], object], Optional[str]]]
+    try:
+        import rsa
+        rsa_key = rsa.PrivateKey(key.n, key.e, key.d, key.p, key.q)
+        cases.append(("python-rsa %s: rsa.sign" % rsa.__version__, lambda: rsa.sign(message, rsa_key, "SHA-256"),
+                      "pure: sign_rs256"))
+    except ImportError:
+        pass
+    try:
+        import uuid
+        import jwt
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+        loaded = load_pem_private_key(pem.encode("ascii"), None)
+
+        def claims() -> "Dict[str, Any]":
+            now = int(time.time())
+            return {"iat": now, "exp": now + 300, "iss": _SAMPLE_ORG_ID, "sub": _SAMPLE_CALL_CENTER,
+                    "jti": str(uuid.uuid4())}
+        cases += [("PyJWT %s: encode, loaded key" % jwt.__version__, lambda: jwt.encode(claims(), loaded, "RS256"),
+                   "cryptography: mint, loaded key"),
+                  ("PyJWT %s: encode, PEM text" % jwt.__version__, lambda: jwt.encode(claims(), pem, "RS256"),
+                   "cryptography: mint, PEM text")]
+    except ImportError:
+        pass
+    return cases
+
+
+def _bench_command_cases(key: RSAPrivateKey, folder: str) -> "List[Tuple[str, Callable[[], object], Optional[str]]]":
+    """Whole commands, as a shell runs them: scvjwt's `token` against the OpenSSL recipe."""
+    import subprocess
+    key_file = os.path.join(folder, "bench-key.pem")
+    with os.fdopen(os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+        handle.write(key.to_pem())
+
+    def command(*argv: str) -> "Callable[[], object]":
+        return lambda: subprocess.run(argv, stdout=subprocess.DEVNULL, check=True)
+    python, ids = sys.executable, (_SAMPLE_ORG_ID, _SAMPLE_CALL_CENTER)
+    recipe = "the OpenSSL shell recipe"
+    cases = [("python3 -c pass", command(python, "-c", "pass"), None),
+             ("python3 -c 'import scvjwt'", command(python, "-c", "import sys; sys.path.insert(0, %r); import scvjwt"
+                                                    % os.path.dirname(os.path.abspath(__file__))), None),
+             ("python3 scvjwt.py token", command(python, os.path.abspath(__file__), "token", "--key", key_file,
+                                                 "--org-id", ids[0], "--call-center", ids[1]), recipe)]
+    if _openssl_tool(probe=True):
+        cases.append((recipe, command("sh", "-c", _OPENSSL_RECIPE, "recipe", key_file, *ids), None))
+    try:
+        import jwt  # noqa: F401  (only to know whether PyJWT is there to compare with)
+        cases.append(("python3 -c 'import jwt' + RSA", command(python, "-c", "import jwt, jwt.algorithms; "
+                      "from cryptography.hazmat.primitives.asymmetric import rsa, padding"), None))
+    except ImportError:
+        pass
+    return cases
+
+
+def _cmd_bench(args: "Any") -> int:
+    import shutil
+    import tempfile
+    if args.bits != 2048:
+        raise _InputError("--bits must be 2048 (other sizes come with key generation)")
+    if not 0.5 <= args.seconds <= 600:
+        raise _InputError("--seconds must be from 0.5 to 600")
+    key = _sample_key()
+    cases = _bench_library_cases(key, args.compare)
+    folder = tempfile.mkdtemp(prefix="scvjwt-bench-")
+    try:
+        if args.compare:
+            cases += _bench_command_cases(key, folder)
+        medians = _median_seconds([(label, function) for label, function, _ in cases], args.seconds)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    print("scvjwt %s bench: RSA %d bits, Python %s, backends %s; median of 7 interleaved rounds"
+          % (__version__, key.bits, sys.version.split()[0], ", ".join(backends())))
+    print("%-44s %10s %9s   %s" % ("", "ms/op", "ops/s", "ratio to the reference"))
+    for label, _, reference in cases:
+        ratio = "%.2fx %s" % (medians[label] / medians[reference], reference) if reference else ""
+        print("%-44s %10.3f %9.1f   %s" % (label, medians[label] * 1e3, 1 / medians[label], ratio))
+    if "python3 -c pass" in medians and "the OpenSSL shell recipe" in medians:
+        startup = medians["python3 -c pass"]
+        print("scvjwt token above python3 startup: %.2fx the OpenSSL shell recipe"
+              % ((medians["python3 scvjwt.py token"] - startup) / medians["the OpenSSL shell recipe"]))
+        if "python3 -c 'import jwt' + RSA" in medians:
+            print("import scvjwt is %.1fx cheaper than import jwt + RSA (time above python3 startup)"
+                  % ((medians["python3 -c 'import jwt' + RSA"] - startup) /
+                     max(medians["python3 -c 'import scvjwt'"] - startup, 1e-6)))
+    return _EXIT_OK
+
+
 def _add_signing_options(parser: "Any") -> None:
     """The key and claim options that `token` (and every command that mints) takes."""
     parser.add_argument("--key", metavar="PATH", help="private key file, PEM or DER ('-': standard "
@@ -1636,6 +1940,11 @@ def _parser() -> "Any":
     check.add_argument("--audience", metavar="URL", help="require this aud")
     check.add_argument("--leeway", type=int, default=0, metavar="S", help="clock leeway in seconds")
     command("selftest", _cmd_selftest, "run known-answer tests on every available backend")
+    bench = command("bench", _cmd_bench, "measure signing speed of each backend on this host")
+    bench.add_argument("--bits", type=int, default=2048, help="key size: 2048 (default), 3072 or 4096")
+    bench.add_argument("--seconds", type=float, default=10.0, metavar="S", help="how long to measure (default 10)")
+    bench.add_argument("--compare", action="store_true", help="also measure python-rsa and PyJWT when "
+                       "importable, and whole commands against the OpenSSL shell recipe")
     command("demo", _cmd_demo, "show each step of making a token, with a built-in sample key")
     return parser
 
