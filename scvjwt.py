@@ -1372,24 +1372,23 @@ class ReplayCache(object):
     memory holds live tokens only. Thread-safe. Give one to verify(replay_cache=...)."""
 
     def __init__(self) -> None:
-        import heapq
         import threading
-        self._heapq = heapq
         self._lock = threading.Lock()
         self._expiry = {}    # type: Dict[str, float]
         self._queue = []     # type: List[Tuple[float, str]]
 
     def add(self, jti: str, until: float, now: float) -> bool:
         """Remember `jti` until the time `until`; False when it is already remembered (a replay)."""
+        import heapq
         with self._lock:
             while self._queue and self._queue[0][0] <= now:
-                _, expired = self._heapq.heappop(self._queue)
+                _, expired = heapq.heappop(self._queue)
                 if self._expiry.get(expired, now + 1) <= now:
                     del self._expiry[expired]
             if jti in self._expiry:
                 return False
             self._expiry[jti] = until
-            self._heapq.heappush(self._queue, (until, jti))
+            heapq.heappush(self._queue, (until, jti))
             return True
 
     def __len__(self) -> int:
