@@ -5,12 +5,12 @@
 
 One file, Python standard library only, CPython 3.6 to 3.13. The six documented steps:
 
-  1. the header JSON {"alg":"RS256","typ":"JWT"}      header_json()
+  1. the header JSON {"alg":"RS256","typ":"JWT"}      _header_json()
   2. the header in base64url                           b64url_encode()
   3. the claims JSON: iat, exp, iss, sub [aud] [jti]   build_claims(), _json_bytes()
   4. the claims in base64url                           b64url_encode()
   5. the RS256 signature over "header.claims"          sign_rs256(): _emsa_pkcs1_v15_sha256(), _sign_pure()
-  6. the header "Authorization: Bearer <token>"        mint(), Minter.authorization()
+  6. the header "Authorization: Bearer <token>"        mint(), Minter.authorization(); request() sends it
 
 Try it: python3 scvjwt.py demo. The command line: python3 scvjwt.py --help.
 """
@@ -25,12 +25,12 @@ import time
 
 __version__ = "1.0.0"
 __all__ = [
-    "ScvJwtError", "KeyFormatError", "ClaimsError", "BackendError", "TokenError",
+    "ScvJwtError", "KeyFormatError", "ClaimsError", "BackendError", "TokenError", "RequestError",
     "b64url_encode", "b64url_decode",
     "RSAPublicKey", "RSAPrivateKey", "load_private_key", "load_public_key",
     "backends", "sign_rs256", "verify_rs256",
-    "DEFAULT_TTL", "MAX_TTL", "header_json", "build_claims", "mint", "Minter",
-    "decode_unverified", "ReplayCache", "verify", "main",
+    "DEFAULT_TTL", "MAX_TTL", "build_claims", "mint", "Minter",
+    "decode_unverified", "ReplayCache", "verify", "request", "Response", "main",
 ]
 
 # Annotations name typing constructs in quotes, so that importing this module does not import
@@ -61,6 +61,11 @@ class ClaimsError(ScvJwtError, ValueError):
 
 class BackendError(ScvJwtError):
     """An unknown or unavailable signing backend, or a backend that failed."""
+
+
+class RequestError(ScvJwtError, ValueError):
+    """A request that cannot be sent as asked: a bad method, URL, JSON body or header, or bad
+    retry or timeout settings (raised before anything is sent)."""
 
 
 class TokenError(ScvJwtError, ValueError):
@@ -1484,6 +1489,352 @@ def verify(token: "Union[str, BytesLike]", public_key: "Union[RSAPublicKey, RSAP
 
 
 # ------------------------------------------------------------------------------------------------
+# The authorized call (step 6): RFC 9110 (HTTP semantics: methods, status codes, Retry-After) and
+# RFC 6750 section 2.1 (the bearer token in the Authorization header), over TLS with verified
+# certificates (RFC 9110 section 4.3.4)
+# ------------------------------------------------------------------------------------------------
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+_IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "PUT", "DELETE", "OPTIONS"))   # RFC 9110 section 9.2.2
+# RFC 9110 section 15.5.20 (429, RFC 6585 section 4) and 15.6.4 (503): the server did not act on
+# the request, so even a POST or PATCH may be sent again.
+_NOT_ACTED_ON = (429, 503)
+_MAX_RETRIES = 10
+_MAX_TIMEOUT = 3600
+_BACKOFF_BASE, _BACKOFF_CAP = 0.5, 30.0   # seconds: retry n waits up to min(cap, base * 2**n)
+_RETRY_AFTER_CAP = 60.0                   # seconds: a longer Retry-After is cut to this
+_MAX_BODY = 1 << 20                       # request and answer bodies of this API are far smaller
+_MAX_FIELD_VALUE = 8192                   # characters in a header value or a URL
+_FIELD_NAME_CHARACTERS = _ALPHANUMERIC | frozenset("!#$%&'*+-.^_`|~")   # tchar, RFC 9110 section 5.6.2
+# The header fields request() sets itself; extra headers may not replace them.
+_OWN_FIELDS = frozenset(("authorization", "content-length", "content-type", "host", "transfer-encoding",
+                         "telephony-provider-name"))
+
+
+class Response(object):
+    """The answer request() returns: `status` (int), `reason` (str), `headers` (an
+    http.client.HTTPMessage: get() ignores case), `body` (bytes) and `attempts` (how many
+    requests were sent, retries included)."""
+
+    __slots__ = ("status", "reason", "headers", "body", "attempts")
+
+    def __init__(self, status: int, reason: str, headers: "Any", body: bytes, attempts: int) -> None:
+        self.status, self.reason, self.headers = status, reason, headers
+        self.body, self.attempts = body, attempts
+
+    def __repr__(self) -> str:
+        return "<Response %d %s, %d bytes, %d attempts>" % (self.status, self.reason, len(self.body),
+                                                             self.attempts)
+
+
+class _NoAnswer(Exception):
+    """An attempt that got no HTTP answer. `sent` is True when the server may have received the
+    request (the failure came after it went out), so that only idempotent methods are retried."""
+
+    def __init__(self, message: str, sent: bool) -> None:
+        super().__init__(message)
+        self.sent = sent
+
+
+def _is_loopback(host: str) -> bool:
+    """localhost, 127.0.0.0/8 or ::1: addresses that never leave this machine."""
+    import ipaddress
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _checked_url(url: object, what: str) -> "Any":
+    """An absolute https URL, split (RFC 3986 section 3); plain http only for a loopback host, as
+    the token must not cross a network unencrypted (RFC 6750 section 5.3)."""
+    import urllib.parse
+    if (not isinstance(url, str) or not 0 < len(url) <= _MAX_FIELD_VALUE or
+            not all(" " < ch < "\x7f" for ch in url)):
+        raise RequestError("the %s must be printable ASCII without spaces" % what)
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port    # ValueError unless the port is a number from 0 to 65535
+    except ValueError:
+        raise RequestError("the %s %s is not a valid URL" % (what, _shown(url))) from None
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise RequestError("the %s %s is not an https:// URL" % (what, _shown(url)))
+    if parts.username is not None or parts.password is not None:
+        raise RequestError("the %s may not hold a user name or password" % what)
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise RequestError("plain http to %s is refused: the token would cross the network "
+                          "unencrypted; use https (http is for loopback addresses only)" % parts.hostname)
+    return parts
+
+
+def _target_url(url: object, endpoint_base: object) -> "Any":
+    """`url` when it is absolute; a path (starting with '/') is appended to the endpoint base,
+    e.g. '/voiceCalls' to 'https://x.my.salesforce-scrt.com/telephony/v1'. The base holds no
+    '?' or '#', so whatever the path holds lands after the base's host: it cannot change it."""
+    if not (isinstance(url, str) and url.startswith("/")):
+        if isinstance(url, str) and "://" not in url:
+            raise RequestError("the URL %s is neither an https:// URL nor a path starting with '/'"
+                              % _shown(url))
+        return _checked_url(url, "URL")
+    if endpoint_base is None:
+        raise RequestError("the path %s needs an endpoint base: give --endpoint-base, set "
+                          "SCVJWT_ENDPOINT_BASE, or use --secret-json with SCRT_ENDPOINT_BASE" % _shown(url))
+    base = _checked_url(endpoint_base, "endpoint base")
+    assert isinstance(endpoint_base, str)
+    if base.query or base.fragment or endpoint_base.endswith(("?", "#")):
+        raise RequestError("the endpoint base may not hold a query or a fragment")
+    return _checked_url(endpoint_base.rstrip("/") + url, "URL")
+
+
+def _http_method(method: object) -> str:
+    if not isinstance(method, str) or method.upper() not in _METHODS:
+        raise RequestError("the method %s is not one of %s" % (_shown(method), ", ".join(_METHODS)))
+    return method.upper()
+
+
+def _json_body(data: object) -> "Optional[bytes]":
+    """The request body: JSON text (str, or UTF-8 bytes) that a JSON parser accepts, or a dict or
+    list sent as compact JSON; None sends no body."""
+    if data is None:
+        return None
+    if isinstance(data, (dict, list)):
+        try:
+            body = _json_bytes(data)
+        except (TypeError, ValueError, RecursionError):
+            raise RequestError("the request body cannot be written as JSON") from None
+    elif isinstance(data, (str, bytes, bytearray, memoryview)):
+        try:
+            body = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+            if len(body) <= _MAX_BODY:
+                json.loads(body.decode("utf-8"))
+        except (ValueError, RecursionError):   # UnicodeError and JSONDecodeError are ValueErrors
+            raise RequestError("the request body is not UTF-8 JSON text") from None
+    else:
+        raise RequestError("the request body must be JSON text, bytes, a dict or a list, not %s"
+                          % _type_name(data))
+    if len(body) > _MAX_BODY:
+        raise RequestError("the request body is larger than 1 MiB")
+    return body
+
+
+def _header_field(name: object, value: object) -> "Tuple[str, str]":
+    """A header field (RFC 9110 section 5): the name a token, the value printable ASCII with
+    no CR, LF or other control character (no header can be smuggled in), outer blanks removed."""
+    if not isinstance(name, str) or not name or not _FIELD_NAME_CHARACTERS.issuperset(name):
+        raise RequestError("the header name %s is not an HTTP field name" % _shown(name))
+    if (not isinstance(value, str) or len(value) > _MAX_FIELD_VALUE or
+            not all(" " <= ch < "\x7f" or ch == "\t" for ch in value)):
+        raise RequestError("the value of the %s header must be printable ASCII, without CR, LF or "
+                          "other control characters" % name)
+    return name, value.strip(" \t")
+
+
+def _request_fields(body: "Optional[bytes]", provider: object, headers: object) -> "Dict[str, str]":
+    """The header fields of every attempt but Authorization: the extra `headers` (a dict or a list
+    of (name, value) pairs), Content-Type and Content-Length when there is a body (so the body is
+    never sent chunked), and Telephony-Provider-Name when a provider is given."""
+    pairs = list(headers.items()) if isinstance(headers, dict) else headers if headers is not None else []
+    if not isinstance(pairs, (list, tuple)) or not all(isinstance(pair, (tuple, list)) and len(pair) == 2
+                                                        for pair in pairs):
+        raise RequestError("headers must be a dict or a list of (name, value) pairs")
+    fields = dict(_header_field(name, value) for name, value in pairs)
+    names = [name.lower() for name in fields]
+    for name in fields:
+        if name.lower() in _OWN_FIELDS:
+            raise RequestError("the %s header is set by scvjwt itself and cannot be given" % name)
+    if len(set(names)) != len(pairs):
+        raise RequestError("a header is given twice")
+    for name, value in (("User-Agent", "scvjwt/" + __version__), ("Accept", "application/json")):
+        if name.lower() not in names:
+            fields[name] = value
+    if body is not None:
+        fields["Content-Type"] = "application/json"
+        fields["Content-Length"] = str(len(body))
+    if provider is not None:
+        name, value = _header_field("Telephony-Provider-Name", provider)
+        if not value:
+            raise RequestError("the provider name is empty")
+        fields[name] = value
+    return fields
+
+
+def _opener(target: "Any", ca_file: "Optional[str]") -> "Any":
+    """A urllib opener with the one handler `target` needs and no other: no redirect is followed
+    (the token goes nowhere but `target`) and every answer comes back as it is, whatever its
+    status. https verifies the certificate chain and the host name against the system's CAs, plus
+    `ca_file` when given, with TLS 1.2 or later. Proxies from the environment (https_proxy,
+    no_proxy) are used for https to other hosts than loopback ones."""
+    import ssl
+    import urllib.request
+    opener = urllib.request.OpenerDirector()
+    if target.scheme == "http":
+        opener.add_handler(urllib.request.HTTPHandler())
+        return opener
+    context = ssl.create_default_context()
+    if ca_file is not None:
+        try:
+            context.load_verify_locations(cafile=ca_file)
+        except (OSError, TypeError, ValueError) as error:   # ssl.SSLError is an OSError
+            raise RequestError("cannot load the CA file %s: %s"
+                              % (_shown(ca_file), getattr(error, "strerror", None) or error)) from None
+    if hasattr(ssl, "TLSVersion"):   # Python 3.7 and later
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+    else:
+        context.options |= ssl.OP_NO_TLSv1 | ssl.OP_NO_TLSv1_1
+    opener.add_handler(urllib.request.HTTPSHandler(context=context))
+    if not _is_loopback(target.hostname):
+        opener.add_handler(urllib.request.ProxyHandler())
+    return opener
+
+
+def _untrusted_certificate(error: object) -> "Optional[str]":
+    """What is wrong with the server's certificate, when that is why TLS failed: retrying cannot
+    help. (Python 3.6 raises CertificateError for a host name mismatch, SSLError otherwise.)"""
+    import ssl
+    if isinstance(error, ssl.CertificateError) or getattr(error, "reason", None) == "CERTIFICATE_VERIFY_FAILED":
+        return str(getattr(error, "verify_message", None) or error)
+    return None
+
+
+def _failure_text(error: object) -> str:
+    import socket
+    if isinstance(error, socket.timeout):
+        return "no answer within the time left"
+    return str(getattr(error, "strerror", None) or error) or _type_name(error)
+
+
+def _send(opener: "Any", target: "Any", method: str, body: "Optional[bytes]", fields: "Dict[str, str]",
+          timeout: float) -> "Tuple[int, str, Any, bytes]":
+    """One HTTP exchange: (status, reason, headers, body). _NoAnswer when none came; `sent` says
+    whether the request may have reached the server (urllib wraps the failures of connecting and
+    sending in URLError; a reset, a timeout or a garbled answer after that arrive bare)."""
+    import http.client
+    import ssl
+    import urllib.error
+    import urllib.request
+    outgoing = urllib.request.Request(target.geturl(), body, fields, method=method)
+    try:
+        with opener.open(outgoing, timeout=timeout) as reply:
+            content = reply.read(_MAX_BODY + 1)
+            status, reason, headers = reply.status, reply.reason, reply.headers
+    except (OSError, http.client.HTTPException, ssl.CertificateError) as error:   # URLError is an OSError
+        cause = error.reason if isinstance(error, urllib.error.URLError) else error
+        problem = _untrusted_certificate(cause)
+        if problem is not None:
+            raise BackendError("the TLS certificate of %s is not trusted (%s); certificates are always "
+                               "verified: give --ca-file (or ca_file=) to trust a private CA"
+                               % (target.hostname, problem)) from None
+        maybe_sent = not isinstance(error, urllib.error.URLError) or isinstance(
+            cause, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError))
+        raise _NoAnswer(_failure_text(cause), maybe_sent) from None
+    if len(content) > _MAX_BODY:
+        raise BackendError("the answer to %s %s is larger than 1 MiB" % (method, target.geturl()))
+    return status, reason or http.client.responses.get(status, ""), headers, content
+
+
+def _retry_after(value: "Optional[str]") -> float:
+    """The seconds a Retry-After field asks to wait (RFC 9110 section 10.2.3: delay-seconds or an
+    HTTP-date), at most _RETRY_AFTER_CAP; 0 when there is none or it cannot be read."""
+    import email.utils
+    value = (value or "").strip()
+    if value and all("0" <= ch <= "9" for ch in value):
+        return min(float(value[:9]), _RETRY_AFTER_CAP)
+    try:
+        when = email.utils.mktime_tz(email.utils.parsedate_tz(value))   # type: ignore[arg-type]
+    except (TypeError, ValueError, IndexError, OverflowError):           # no date, or a broken one
+        return 0.0
+    return min(max(when - time.time(), 0.0), _RETRY_AFTER_CAP)
+
+
+def request(method: str, url: str, minter: Minter,
+            data: "Union[str, bytes, Dict[str, Any], List[Any], None]" = None, provider: "Optional[str]" = None,
+            headers: "Union[Dict[str, str], List[Tuple[str, str]], None]" = None,
+            retries: int = 3, timeout: float = 30.0, endpoint_base: "Optional[str]" = None,
+            ca_file: "Optional[str]" = None, log: "Optional[Callable[[str], None]]" = None,
+            sleep: "Callable[[float], None]" = time.sleep,
+            jitter: "Optional[Callable[[], float]]" = None) -> Response:
+    """Step 6: send `method url` with 'Authorization: Bearer <token>' (RFC 6750 section 2.1) and
+    return the final Response, whatever its status (3xx included: redirects are not followed).
+
+    url        an https URL, or a path such as '/voiceCalls' appended to `endpoint_base` (e.g.
+               'https://x.my.salesforce-scrt.com/telephony/v1'); plain http only to loopback
+               hosts. Certificates are always verified (system CAs, plus `ca_file`).
+    data       JSON text (checked with a JSON parser before anything is sent) or a dict or list;
+               sent with Content-Type: application/json and Content-Length.
+    provider   the Telephony-Provider-Name header; `headers` adds others (a dict or pairs).
+    Retries    every attempt carries minter.authorization(): with Minter(reuse=False), the
+               default, a new token with a new jti, as Salesforce accepts each jti once (with
+               reuse=True, the shared token without jti). 429 and 5xx answers and failures to get
+               an answer are retried, at most `retries` times, after a wait of random() * min(30,
+               0.5 * 2**n) seconds (full jitter), or the Retry-After the answer asks for (at most
+               60 s) when longer. POST and PATCH are retried only after 429 or 503 (the server did
+               not act on them) or a failure before the request went out. Other 4xx are final.
+    timeout    seconds for the whole call, waits included: each attempt may take the time left,
+               and no retry starts when its wait would end past the deadline.
+    log        called with one line per attempt and per wait (the claims of the token sent,
+               never the token). `sleep` and `jitter` (a random number in [0, 1)) are for tests.
+
+    Bad arguments raise RequestError (exit status 2 on the command line) before any request is
+    sent; an untrusted certificate, or no answer to the last attempt,
+    raises BackendError.
+    """
+    import random
+    method = _http_method(method)
+    target = _target_url(url, endpoint_base)
+    body = _json_body(data)
+    fields = _request_fields(body, provider, headers)
+    if not _is_int(retries) or not 0 <= retries <= _MAX_RETRIES:
+        raise RequestError("retries must be a whole number from 0 to %d" % _MAX_RETRIES)
+    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0 < timeout <= _MAX_TIMEOUT:
+        raise RequestError("the timeout must be a number of seconds above 0, at most %d" % _MAX_TIMEOUT)
+    if not isinstance(minter, Minter):
+        raise RequestError("minter must be a scvjwt.Minter, not %s" % _type_name(minter))
+    opener = _opener(target, ca_file)
+    jitter = jitter or random.random
+    deadline = time.monotonic() + timeout
+    for attempt in range(1, retries + 2):
+        authorization = minter.authorization()
+        if log:
+            claims = decode_unverified(authorization[len("Bearer "):])[1]
+            log("attempt %d: %s %s, token claims %s" % (attempt, method, target.geturl(),
+                                                         _json_bytes(claims).decode("utf-8")))
+        try:
+            time_left = deadline - time.monotonic()
+            if time_left <= 0:
+                raise _NoAnswer("the %g s timeout ran out" % timeout, False)
+            status, reason, answer_headers, content = _send(
+                opener, target, method, body, dict(fields, Authorization=authorization), time_left)
+        except _NoAnswer as failure:
+            outcome = failure   # type: Union[_NoAnswer, Response]
+            retry = not failure.sent or method in _IDEMPOTENT_METHODS
+            wait_at_least = 0.0
+            if log:
+                log("attempt %d: no answer: %s" % (attempt, failure))
+        else:
+            outcome = Response(status, reason, answer_headers, content, attempt)
+            retry = status in _NOT_ACTED_ON or (method in _IDEMPOTENT_METHODS and 500 <= status <= 599)
+            wait_at_least = _retry_after(answer_headers.get("Retry-After")) if retry else 0.0
+            if log:
+                log("attempt %d: HTTP %d %s" % (attempt, status, reason))
+        if not retry or attempt > retries:
+            break
+        wait = max(jitter() * min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** (attempt - 1)), wait_at_least)
+        if time.monotonic() + wait >= deadline:
+            if log:
+                log("no retry: waiting %.1f s would pass the %g s timeout" % (wait, timeout))
+            break
+        if log:
+            log("waiting %.1f s before attempt %d" % (wait, attempt + 1))
+        sleep(wait)
+    if isinstance(outcome, Response):
+        return outcome
+    raise BackendError("%s %s got no answer after %d attempt%s: %s" % (
+        method, target.geturl(), attempt, "" if attempt == 1 else "s", outcome))
+
+
+# ------------------------------------------------------------------------------------------------
 # Command line: scvjwt, python3 -m scvjwt, python3 scvjwt.py. Exit status 0 on success, 1 when a
 # token is invalid or a runtime step fails, 2 for a usage error or bad input.
 # ------------------------------------------------------------------------------------------------
@@ -1554,8 +1905,9 @@ def _one_stdin(**sources: "Optional[str]") -> None:
 def _read_secret_json(source: str) -> "Dict[str, Any]":
     """An Amazon Connect contact center's Secrets Manager SecretString (a JSON object), or the
     whole `aws secretsmanager get-secret-value` answer that holds it."""
+    text = _read_source(source, "secret JSON")
     try:
-        secret = json.loads(_read_source(source, "secret JSON").decode("utf-8"))
+        secret = json.loads(text.decode("utf-8"))
         if isinstance(secret, dict) and isinstance(secret.get("SecretString"), str):
             secret = json.loads(secret["SecretString"])
     except (ValueError, RecursionError):
@@ -1585,11 +1937,18 @@ def _password(args: "Any") -> "Optional[str]":
     return value
 
 
-def _signing_inputs(args: "Any") -> "Tuple[RSAPrivateKey, str, str]":
+def _secret_option(args: "Any") -> "Dict[str, Any]":
+    """The --secret-json object, or {} without that option."""
+    return _read_secret_json(args.secret_json) if args.secret_json else {}
+
+
+def _signing_inputs(args: "Any", secret: "Optional[Dict[str, Any]]" = None) -> "Tuple[RSAPrivateKey, str, str]":
     """The key, org ID and Call Center API name: from the options, else from --secret-json, else
-    from SCVJWT_KEY_FILE, SCVJWT_ORG_ID and SCVJWT_CALL_CENTER."""
+    from SCVJWT_KEY_FILE, SCVJWT_ORG_ID and SCVJWT_CALL_CENTER. A command that needs more of the
+    secret reads it with _secret_option() and passes it in, so the secret file is read once."""
     _one_stdin(key=args.key, secret_json=args.secret_json)
-    secret = _read_secret_json(args.secret_json) if args.secret_json else {}
+    if secret is None:
+        secret = _secret_option(args)
     org_id = args.org_id or secret.get("SALESFORCE_ORG_ID") or os.environ.get("SCVJWT_ORG_ID")
     call_center = (args.call_center or secret.get("CALL_CENTER_API_NAME") or
                    os.environ.get("SCVJWT_CALL_CENTER"))
@@ -1883,6 +2242,83 @@ def _cmd_bench(args: "Any") -> int:
     return _EXIT_OK
 
 
+def _request_body(option: "Optional[str]") -> "Union[str, bytes, None]":
+    """--data: JSON text, '@FILE' for a file's contents, or '-' for standard input."""
+    if option == "-":
+        return _read_source("-", "request body")
+    if option is not None and option.startswith("@"):
+        return _read_source(option[1:], "request body")
+    return option
+
+
+def _header_option(text: str) -> "Tuple[str, str]":
+    name, colon, value = text.partition(":")
+    if not colon:
+        raise _InputError("--header takes 'Name: value'")
+    return name.strip(), value
+
+
+def _error_summary(body: bytes) -> str:
+    """Salesforce's message from an error answer, on one line: the REST API's list of
+    {"message", "errorCode"} objects, or an object with "message"; else the start of the body."""
+    try:
+        value = json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError):
+        value = None
+    entries = value if isinstance(value, list) else [value]
+    messages = ["%s (%s)" % (entry["message"], entry["errorCode"]) if isinstance(entry.get("errorCode"), str)
+                else entry["message"] for entry in entries
+                if isinstance(entry, dict) and isinstance(entry.get("message"), str)]
+    text = _printable(" ".join(("; ".join(messages) or body.decode("utf-8", "replace")).split()))
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _printable(text: str) -> str:
+    """`text` with every unprintable character shown as '?': a server's words reach the terminal
+    without escape sequences."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
+def _print_body(body: bytes, pretty: bool) -> None:
+    """The answer's body on standard output: as received, or indented when --pretty and it is JSON."""
+    if pretty:
+        try:
+            text = json.dumps(json.loads(body.decode("utf-8")), indent=2, ensure_ascii=False)
+            body = (text + "\n").encode("utf-8")
+        except (ValueError, RecursionError):
+            pass
+    sys.stdout.flush()
+    sys.stdout.buffer.write(body)
+    sys.stdout.buffer.flush()
+
+
+def _cmd_request(args: "Any") -> int:
+    _one_stdin(key=args.key, secret_json=args.secret_json, data=args.data)
+    secret = _secret_option(args)
+    key, org_id, call_center = _signing_inputs(args, secret)
+    endpoint_base = (args.endpoint_base or os.environ.get("SCVJWT_ENDPOINT_BASE") or
+                     secret.get("SCRT_ENDPOINT_BASE"))
+    # --no-jti: one token without jti serves every attempt (Salesforce accepts it until it expires).
+    minter = Minter(key, org_id, call_center, ttl=args.ttl, reuse=args.no_jti,
+                    refresh_margin=min(60, args.ttl // 2), audience=args.audience,
+                    typ=not args.minimal_header, skew=args.skew, backend=args.backend)
+    verbose = (lambda line: print("* " + line, file=sys.stderr)) if args.verbose else None
+    response = request(args.method, args.url, minter, data=_request_body(args.data), provider=args.provider,
+                       headers=[_header_option(text) for text in args.header], retries=args.retries,
+                       timeout=args.timeout, endpoint_base=endpoint_base, ca_file=args.ca_file, log=verbose)
+    if args.verbose:
+        lines = ["< HTTP %d %s" % (response.status, response.reason)]
+        lines += ["< %s: %s" % (name, _printable(value)) for name, value in response.headers.items()]
+        print("\n".join(lines), file=sys.stderr)
+    _print_body(response.body, args.pretty)
+    if 200 <= response.status <= 299:
+        return _EXIT_OK
+    summary = _error_summary(response.body)
+    print("scvjwt: error: HTTP %d %s%s" % (response.status, response.reason, summary and ": " + summary),
+          file=sys.stderr)
+    return _EXIT_FAILURE
+
+
 def _add_signing_options(parser: "Any") -> None:
     """The key and claim options that `token` (and every command that mints) takes."""
     parser.add_argument("--key", metavar="PATH", help="private key file, PEM or DER ('-': standard "
@@ -1944,6 +2380,26 @@ def _parser() -> "Any":
     bench.add_argument("--seconds", type=float, default=10.0, metavar="S", help="how long to measure (default 10)")
     bench.add_argument("--compare", action="store_true", help="also measure python-rsa and PyJWT when "
                        "importable, and whole commands against the OpenSSL shell recipe")
+    call = command("request", _cmd_request, "call the Telephony Integration REST API with a fresh token")
+    call.add_argument("method", metavar="METHOD", help="GET, POST, PATCH, PUT, DELETE, HEAD or OPTIONS")
+    call.add_argument("url", metavar="URL", help="an https:// URL, or a path such as /voiceCalls joined "
+                      "to the endpoint base")
+    call.add_argument("--data", metavar="JSON", help="the JSON body: text, @FILE, or '-' for standard input")
+    call.add_argument("--provider", metavar="NAME", help="the Telephony-Provider-Name header")
+    call.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'",
+                      help="one more header (repeatable)")
+    call.add_argument("--retries", type=int, default=3, metavar="N",
+                      help="retries after 429, 5xx or no answer (0-%d, default 3)" % _MAX_RETRIES)
+    call.add_argument("--timeout", type=float, default=30.0, metavar="S",
+                      help="seconds for the whole call, retries included (default 30)")
+    call.add_argument("--endpoint-base", metavar="URL", help="the base that a path is joined to; default "
+                      "$SCVJWT_ENDPOINT_BASE, else SCRT_ENDPOINT_BASE from --secret-json")
+    call.add_argument("--ca-file", metavar="PATH", help="a PEM file of CA certificates to trust as well "
+                      "as the system's")
+    call.add_argument("--pretty", action="store_true", help="indent a JSON answer")
+    call.add_argument("--verbose", action="store_true", help="show each attempt (with the claims of its "
+                      "token, never the token), the status line and the answer's headers on standard error")
+    _add_signing_options(call)
     command("demo", _cmd_demo, "show each step of making a token, with a built-in sample key")
     return parser
 
@@ -1957,7 +2413,7 @@ def main(argv: "Optional[List[str]]" = None) -> int:
         return _EXIT_USAGE
     try:
         return int(args.handler(args))
-    except (_InputError, KeyFormatError, ClaimsError, TokenError) as error:
+    except (_InputError, KeyFormatError, ClaimsError, TokenError, RequestError) as error:
         print("scvjwt: error: %s" % error, file=sys.stderr)
         return _EXIT_USAGE
     except BackendError as error:
