@@ -40,6 +40,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
     BytesLike = Union[bytes, bytearray, memoryview]
     PemBlock = Tuple[Optional[str], Dict[str, str], bytes]
+    AesTables = Tuple[List[int], List[int], List[int], List[int], List[int], List[int]]
+    AesRoundKeys = List[Tuple[int, int, int, int]]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -609,7 +611,7 @@ def _most_telling(kinds: "List[str]") -> str:
 _AES_BLOCK_BYTES = 16
 _AES_CBC_KEY_BYTES = {"AES-128-CBC": 16, "AES-192-CBC": 24, "AES-256-CBC": 32}
 _MAX_ENCRYPTED_KEY = 64 * 1024     # an encrypted 16384-bit RSA key is under 10 KiB
-_MAX_PBKDF2_ITERATIONS = 10000000  # about 10 s of SHA-512; openssl writes 2048 by default
+_MAX_PBKDF2_ITERATIONS = 10000000  # 8 to 18 s on a CI host; openssl writes 2048 by default
 _MAX_SALT_BYTES = 1024
 _WRONG_PASSWORD = "wrong password or corrupted key: the decrypted data is not a private key"
 
@@ -659,28 +661,11 @@ _UNREAD_ENCRYPTION_NAMES = {
 _REENCRYPT_HINT = "re-encrypt it with 'openssl pkcs8 -topk8 -v2 aes-256-cbc -in KEY -out NEW_KEY'"
 
 
-class _PasswordNeeded(KeyFormatError):
-    """An encrypted key was given no password (the command line then asks for one on a terminal)."""
-
-
-def _decrypt_private_key(kind: str, headers: "Dict[str, str]", der: bytes,
-                         password: "Optional[BytesLike]") -> "RSAPrivateKey":
-    """The RSA key in an encrypted block: PKCS#8 EncryptedPrivateKeyInfo with PBES2, or legacy
-    OpenSSL PEM. AES-128/192/256-CBC is decrypted in this file; other ciphers (DES-EDE3-CBC
-    above all) by the cryptography package or the openssl tool when either is present."""
-    if password is None:
-        raise _PasswordNeeded("the private key is encrypted: give its password (password=... in "
-                              "Python; --password-env VAR or --password-file PATH on the command line)")
-    if len(der) > _MAX_ENCRYPTED_KEY:
-        raise KeyFormatError("the encrypted key is larger than 64 KiB, which no RSA key comes near")
-    if kind == "encrypted-pkcs8":
-        return _private_from_encrypted_pkcs8(der, bytes(password))
-    return _private_from_legacy_pem(kind, headers, der, bytes(password))
-
-
 # AES decryption, table-driven: the equivalent inverse cipher of FIPS 197 section 5.3.5. The
 # tables are computed from the definitions at first use, not pasted in and not built at import.
-_AES_TABLES = []  # type: List[Tuple[List[int], List[int], List[int], List[int], List[int], List[int]]]
+# Look-ups indexed by secret bytes are not constant-time against an observer of this host's CPU
+# caches; the cipher runs once per key load, on the host's own key file, so that is accepted.
+_AES_TABLES = []  # type: List[AesTables]
 
 
 def _xtime(byte: int) -> int:
@@ -688,7 +673,7 @@ def _xtime(byte: int) -> int:
     return ((byte << 1) ^ (0x1B if byte & 0x80 else 0)) & 0xFF
 
 
-def _aes_tables() -> "Tuple[List[int], List[int], List[int], List[int], List[int], List[int]]":
+def _aes_tables() -> "AesTables":
     """(S-box, inverse S-box, Td0, Td1, Td2, Td3), computed once, at first use.
 
     S-box (FIPS 197 section 5.1.1): b = the inverse of x in GF(2^8) (0 for 0), then the affine map
@@ -725,7 +710,7 @@ def _aes_tables() -> "Tuple[List[int], List[int], List[int], List[int], List[int
     return _AES_TABLES[0]
 
 
-def _aes_decryption_schedule(key: bytes) -> "List[Tuple[int, int, int, int]]":
+def _aes_decryption_schedule(key: bytes) -> "AesRoundKeys":
     """The round keys of the equivalent inverse cipher, in the order decryption uses them.
 
     KeyExpansion (FIPS 197 section 5.2) makes the words w[0 .. 4*Nr+3] of a 16-, 24- or 32-byte
@@ -758,7 +743,7 @@ def _aes_decryption_schedule(key: bytes) -> "List[Tuple[int, int, int, int]]":
     return schedule
 
 
-def _aes_decrypt_block(schedule: "List[Tuple[int, int, int, int]]", block: bytes) -> bytes:
+def _aes_decrypt_block(schedule: "AesRoundKeys", block: bytes) -> bytes:
     """InvCipher (FIPS 197 section 5.3.5, equivalent form) of one 16-byte block.
 
     The state is four column words t0..t3 (row 0 in the top byte). InvShiftRows turns row r right
@@ -954,15 +939,15 @@ def _private_from_legacy_pem(kind: str, headers: "Dict[str, str]", der: bytes,
         iv = bytes.fromhex(iv_hex)
     except ValueError:
         iv = b""
-    if headers.get("Proc-Type") != "4,ENCRYPTED" or kind not in _LEGACY_PEM_LABELS:
-        raise KeyFormatError("the PEM block has RFC 1421 headers but is not an encrypted private "
-                             "key ('Proc-Type: 4,ENCRYPTED' and a PRIVATE KEY label)")
+    if headers.get("Proc-Type") != "4,ENCRYPTED":
+        raise KeyFormatError("the private key's PEM block has RFC 1421 headers, but not "
+                             "'Proc-Type: 4,ENCRYPTED'")
     if not 0 < len(cipher) <= 32 or not cipher.replace("-", "").isalnum() or len(iv) < 8:
         raise KeyFormatError("the encrypted PEM block has no valid DEK-Info header (the cipher, "
                              "a comma and the IV in hex)")
-    if cipher not in _AES_CBC_KEY_BYTES:
-        pem = _pem_wrap(_LEGACY_PEM_LABELS[kind], der).replace(
-            "-----\n", "-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: %s,%s\n\n" % (cipher, iv.hex().upper()), 1)
+    if cipher not in _AES_CBC_KEY_BYTES:            # the same PEM again, headers after BEGIN
+        headers_text = "Proc-Type: 4,ENCRYPTED\nDEK-Info: %s,%s\n\n" % (cipher, iv.hex().upper())
+        pem = _pem_wrap(_LEGACY_PEM_LABELS[kind], der).replace("-----\n", "-----\n" + headers_text, 1)
         return _decrypt_elsewhere(pem, password, cipher)
     if len(iv) != _AES_BLOCK_BYTES:
         raise KeyFormatError("the %s IV in the DEK-Info header is not 16 bytes" % cipher)
@@ -1023,7 +1008,7 @@ def _decrypt_with_cryptography(pem: bytes, password: bytes) -> "Optional[bytes]"
         key = serialization.load_pem_private_key(pem, password, default_backend())
     except UnsupportedAlgorithm:
         return None
-    except ValueError:
+    except (TypeError, ValueError):   # TypeError: it takes an empty password for none at all
         raise KeyFormatError("wrong password or corrupted key: the cryptography package cannot "
                              "decrypt it") from None
     return key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
@@ -1077,6 +1062,27 @@ def _openssl_tool_message(stderr: bytes) -> str:
     reasons = [line.split(":")[5] for line in lines if ":error:" in line and line.count(":") >= 6]
     said = lines[:1] + [reason for i, reason in enumerate(reasons) if reason not in reasons[:i]]
     return repr("; ".join(said)[:200]) if said else "nothing"
+
+
+# The way in: _private_from_block, in the DER/PEM section, hands every encrypted block here.
+
+class _PasswordNeeded(KeyFormatError):
+    """An encrypted key was given no password (the command line then asks for one on a terminal)."""
+
+
+def _decrypt_private_key(kind: str, headers: "Dict[str, str]", der: bytes,
+                         password: "Optional[BytesLike]") -> "RSAPrivateKey":
+    """The RSA key in an encrypted block: PKCS#8 EncryptedPrivateKeyInfo with PBES2, or legacy
+    OpenSSL PEM. AES-128/192/256-CBC is decrypted in this file; other ciphers (DES-EDE3-CBC
+    above all) by the cryptography package or the openssl tool when either is present."""
+    if password is None:
+        raise _PasswordNeeded("the private key is encrypted: give its password (password=... in "
+                              "Python; --password-env VAR or --password-file PATH on the command line)")
+    if len(der) > _MAX_ENCRYPTED_KEY:
+        raise KeyFormatError("the encrypted key is larger than 64 KiB, which no RSA key comes near")
+    if kind == "encrypted-pkcs8":
+        return _private_from_encrypted_pkcs8(der, bytes(password))
+    return _private_from_legacy_pem(kind, headers, der, bytes(password))
 
 
 # ------------------------------------------------------------------------------------------------
