@@ -573,7 +573,8 @@ def load_public_key(data: "Union[str, BytesLike, RSAPublicKey, RSAPrivateKey]") 
     """Read an RSA public key: PEM or DER 'PUBLIC KEY' (SubjectPublicKeyInfo), 'RSA PUBLIC KEY'
     (PKCS#1) or 'CERTIFICATE' (X.509, its subject public key); also an RSAPublicKey or
     RSAPrivateKey object, or unencrypted private-key data, whose public half it returns. The
-    first usable block wins, so a file with a certificate and its key gives the same answer."""
+    first usable block wins, so a file with a certificate and its key (even an encrypted one)
+    gives the same answer."""
     if isinstance(data, RSAPublicKey):
         return data
     if isinstance(data, RSAPrivateKey):
@@ -585,11 +586,11 @@ def load_public_key(data: "Union[str, BytesLike, RSAPublicKey, RSAPrivateKey]") 
     for kind, (_, headers, der) in zip(kinds, blocks):
         if kind in readers:
             return readers[kind](der)
-        if kind in _PRIVATE_KINDS:
-            if _is_encrypted(kind, headers):
-                raise KeyFormatError("this is an encrypted private key; give the certificate or "
-                                     "public key instead, or load the private key with its password")
+        if kind in _PRIVATE_KINDS and not _is_encrypted(kind, headers):
             return _private_from_block(kind, headers, der, None).public_key()
+    if any(kind in _PRIVATE_KINDS for kind in kinds):     # only encrypted private keys
+        raise KeyFormatError("this is an encrypted private key; give the certificate or public key "
+                             "instead, or load the private key with its password")
     raise KeyFormatError(_wrong_kind_message(_most_telling(kinds), "an RSA public key or certificate"))
 
 

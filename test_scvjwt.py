@@ -470,6 +470,17 @@ class TestEncryptedKeyCorpus(unittest.TestCase):
                         scvjwt.load_private_key(corpus_file(name), "not-the-passphrase")
                     self.assertIn("wrong password", str(caught.exception))
 
+    def test_public_key_from_a_file_with_an_encrypted_key_and_its_certificate(self):
+        certificate = corpus_file("rsa2048_selfsigned_cert.pem")
+        expected = scvjwt.load_public_key(corpus_file("rsa2048_public_spki.pem"))
+        for name in ("rsa2048_pkcs8_encrypted_aes256cbc_pbkdf2.pem", "rsa2048_pkcs1_legacy_encrypted_aes256.pem"):
+            encrypted = corpus_file(name)
+            with self.subTest(name):
+                self.assertEqual(scvjwt.load_public_key(encrypted + certificate), expected)
+                self.assertEqual(scvjwt.load_public_key(certificate + encrypted), expected)
+                self.assertEqual(scvjwt.load_private_key(certificate + encrypted, self.PASSPHRASE).public_key(),
+                                 expected)
+
     def test_des3_file_through_a_backend_or_a_clear_error(self):
         data = corpus_file("rsa2048_pkcs1_legacy_encrypted_des3.pem")
         expected = scvjwt.load_private_key(corpus_file("rsa2048_pkcs8.pem"))
