@@ -767,11 +767,11 @@ class TestPasswordOptions(unittest.TestCase):
         self.assertEqual((status, out), (2, ""))
         self.assertIn("wrong password or corrupted key", err)
         self.assertNotIn("hunter2", err)
-        env = dict(os.environ)
-        env.pop("KEY_PASSWORD", None)
-        status, out, err = run_cli(*self.token_args(self.pkcs8, "--password-env", "KEY_PASSWORD"))
+        unset = "SCVJWT_TEST_UNSET_VARIABLE"
+        self.assertNotIn(unset, os.environ)
+        status, out, err = run_cli(*self.token_args(self.pkcs8, "--password-env", unset))
         self.assertEqual(status, 2)
-        self.assertIn("KEY_PASSWORD (--password-env) is not set", err)
+        self.assertIn(unset + " (--password-env) is not set", err)
         status, out, err = run_cli(*self.token_args(self.pkcs8, "--password-file",
                                                     os.path.join(temp_dir(), "absent")))
         self.assertEqual(status, 2)
