@@ -140,6 +140,8 @@ PRFS = ("hmacWithSHA1", "hmacWithSHA224", "hmacWithSHA256", "hmacWithSHA384", "h
 AES_CIPHERS = ("aes-128-cbc", "aes-192-cbc", "aes-256-cbc")
 OID_PBES2, OID_PBKDF2 = "1.2.840.113549.1.5.13", "1.2.840.113549.1.5.12"
 OID_HMAC_SHA1, OID_AES128_CBC = "1.2.840.113549.2.7", "2.16.840.1.101.3.4.1.2"
+needs_openssl_backend = unittest.skipUnless(OPENSSL and os.name == "posix",
+                                            "scvjwt decrypts through the openssl tool on POSIX hosts only")
 
 
 @contextlib.contextmanager
@@ -481,6 +483,7 @@ class TestEncryptedKeyCorpus(unittest.TestCase):
                 self.assertEqual(scvjwt.load_private_key(certificate + encrypted, self.PASSPHRASE).public_key(),
                                  expected)
 
+    @needs_openssl_backend
     def test_des3_file_through_a_backend_or_a_clear_error(self):
         data = corpus_file("rsa2048_pkcs1_legacy_encrypted_des3.pem")
         expected = scvjwt.load_private_key(corpus_file("rsa2048_pkcs8.pem"))
@@ -504,6 +507,7 @@ class TestDes3ThroughBackends(unittest.TestCase):
         cls.keys = {"legacy PEM": openssl_legacy(cls.plain_pem, "-des3"),
                     "PBES2 des3": openssl_pkcs8(cls.plain_pem, "-v2", "des3")}
 
+    @needs_openssl_backend
     def test_openssl_tool_alone(self):
         for name, data in self.keys.items():
             with self.subTest(name), no_cryptography():
@@ -514,6 +518,7 @@ class TestDes3ThroughBackends(unittest.TestCase):
                     self.assertIn("bad decrypt", str(caught.exception))
                     self.assertNotIn("Tr0ub4dor", str(caught.exception))
 
+    @needs_openssl_backend
     def test_openssl_tool_gets_no_secret_on_its_command_line_or_in_its_environment(self):
         real_popen = subprocess.Popen
         calls = []
@@ -532,6 +537,7 @@ class TestDes3ThroughBackends(unittest.TestCase):
         self.assertRegex(command_line, r"-passin fd:\d+$")
         self.assertEqual(len(kwargs["pass_fds"]), 1)
 
+    @needs_openssl_backend
     def test_openssl_tool_cannot_take_a_password_with_a_newline(self):
         with no_cryptography(), self.assertRaises(scvjwt.KeyFormatError) as caught:
             scvjwt.load_private_key(self.keys["legacy PEM"], "two\nlines")
