@@ -40,6 +40,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
     BytesLike = Union[bytes, bytearray, memoryview]
     PemBlock = Tuple[Optional[str], Dict[str, str], bytes]
+    AesTables = Tuple[List[int], List[int], List[int], List[int], List[int], List[int]]
+    AesRoundKeys = List[Tuple[int, int, int, int]]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -523,14 +525,16 @@ def _private_from_pkcs8(der: bytes) -> "RSAPrivateKey":
     return _private_from_pkcs1(_der_expect(items[2], _OCTET_STRING, "the private key"))
 
 
+def _is_encrypted(kind: str, headers: "Dict[str, str]") -> bool:
+    """PKCS#8 EncryptedPrivateKeyInfo, or a PEM block with RFC 1421 headers (OpenSSL's legacy
+    'Proc-Type: 4,ENCRYPTED' encryption)."""
+    return kind == "encrypted-pkcs8" or "Proc-Type" in headers
+
+
 def _private_from_block(kind: str, headers: "Dict[str, str]", der: bytes,
                         password: "Optional[BytesLike]") -> "RSAPrivateKey":
-    if kind == "encrypted-pkcs8" or "Proc-Type" in headers:
-        if password is None:
-            raise KeyFormatError("the private key is encrypted: give its password "
-                                 "(password=..., or --password-env VAR on the command line)")
-        raise KeyFormatError("encrypted private keys are not supported yet; decrypt it first with "
-                             "'openssl pkey -in KEY -out PLAIN_KEY'")
+    if _is_encrypted(kind, headers):
+        return _decrypt_private_key(kind, headers, der, password)
     if kind == "pkcs8":
         return _private_from_pkcs8(der)
     return _private_from_pkcs1(der)
@@ -548,8 +552,10 @@ def load_private_key(data: "Union[str, BytesLike, RSAPrivateKey]",
     """Read an RSA private key: PEM 'RSA PRIVATE KEY' (PKCS#1) or 'PRIVATE KEY' (PKCS#8), or the
     DER of either, from bytes or str. PEM damaged in transport is repaired (see
     _repair_transport_damage) and other blocks in the same text, such as a certificate, are
-    skipped. `password` (str as UTF-8, or bytes) opens an encrypted key; given for a key that is
-    not encrypted, it is ignored. Every refusal is a KeyFormatError naming what was found."""
+    skipped. `password` (str as UTF-8, or bytes) opens an encrypted key: 'ENCRYPTED PRIVATE KEY'
+    (PBES2, PEM or DER) or legacy 'Proc-Type: 4,ENCRYPTED' PEM (see _decrypt_private_key); given
+    for a key that is not encrypted, it is ignored. Every refusal is a KeyFormatError naming what
+    was found; a wrong password is one too, never a key made of noise."""
     if isinstance(data, RSAPrivateKey):
         return data
     if isinstance(data, RSAPublicKey):
@@ -570,7 +576,8 @@ def load_public_key(data: "Union[str, BytesLike, RSAPublicKey, RSAPrivateKey]") 
     """Read an RSA public key: PEM or DER 'PUBLIC KEY' (SubjectPublicKeyInfo), 'RSA PUBLIC KEY'
     (PKCS#1) or 'CERTIFICATE' (X.509, its subject public key); also an RSAPublicKey or
     RSAPrivateKey object, or unencrypted private-key data, whose public half it returns. The
-    first usable block wins, so a file with a certificate and its key gives the same answer."""
+    first usable block wins, so a file with a certificate and its key (even an encrypted one)
+    gives the same answer."""
     if isinstance(data, RSAPublicKey):
         return data
     if isinstance(data, RSAPrivateKey):
@@ -582,8 +589,11 @@ def load_public_key(data: "Union[str, BytesLike, RSAPublicKey, RSAPrivateKey]") 
     for kind, (_, headers, der) in zip(kinds, blocks):
         if kind in readers:
             return readers[kind](der)
-        if kind in _PRIVATE_KINDS:
+        if kind in _PRIVATE_KINDS and not _is_encrypted(kind, headers):
             return _private_from_block(kind, headers, der, None).public_key()
+    if any(kind in _PRIVATE_KINDS for kind in kinds):     # only encrypted private keys
+        raise KeyFormatError("this is an encrypted private key; give the certificate or public key "
+                             "instead, or load the private key with its password")
     raise KeyFormatError(_wrong_kind_message(_most_telling(kinds), "an RSA public key or certificate"))
 
 
@@ -594,6 +604,467 @@ def _most_telling(kinds: "List[str]") -> str:
         if not kind.startswith("label:") and kind != "unknown":
             return kind
     return "unknown"
+
+
+# ------------------------------------------------------------------------------------------------
+# Encrypted private keys: FIPS 197 (AES, decryption), NIST SP 800-38A (CBC mode), RFC 8018 (PBES2,
+# PBKDF2, padding), RFC 5958 section 3 (EncryptedPrivateKeyInfo), RFC 1423 as OpenSSL writes it
+# (legacy PEM encryption: Proc-Type and DEK-Info headers)
+# ------------------------------------------------------------------------------------------------
+
+_AES_BLOCK_BYTES = 16
+_AES_CBC_KEY_BYTES = {"AES-128-CBC": 16, "AES-192-CBC": 24, "AES-256-CBC": 32}
+_MAX_ENCRYPTED_KEY = 64 * 1024     # an encrypted 16384-bit RSA key is under 10 KiB
+_MAX_PBKDF2_ITERATIONS = 10000000  # 8 to 18 s on a CI host; openssl writes 2048 by default
+_MAX_SALT_BYTES = 1024
+_WRONG_PASSWORD = "wrong password or corrupted key: the decrypted data is not a private key"
+
+_PBES2_OID = "1.2.840.113549.1.5.13"
+_PBKDF2_OID = "1.2.840.113549.1.5.12"
+_HMAC_WITH_SHA1_OID = "1.2.840.113549.2.7"    # the PRF when PBKDF2-params names none
+# PBKDF2 PRFs (RFC 8018 appendix B.1): hmacWithSHA* -> the hashlib name of the hash.
+_PBKDF2_PRFS = {
+    _HMAC_WITH_SHA1_OID: "sha1",
+    "1.2.840.113549.2.8": "sha224",
+    "1.2.840.113549.2.9": "sha256",
+    "1.2.840.113549.2.10": "sha384",
+    "1.2.840.113549.2.11": "sha512",
+}
+# PBES2 encryption schemes (RFC 8018 appendix B.2; the AES OIDs are NIST's): OID -> (the name
+# OpenSSL gives the cipher, key bytes, IV bytes). AES-CBC is decrypted here; DES-EDE3-CBC by
+# _decrypt_elsewhere.
+_PBES2_CIPHERS = {
+    "2.16.840.1.101.3.4.1.2": ("AES-128-CBC", 16, 16),
+    "2.16.840.1.101.3.4.1.22": ("AES-192-CBC", 24, 16),
+    "2.16.840.1.101.3.4.1.42": ("AES-256-CBC", 32, 16),
+    "1.2.840.113549.3.7": ("DES-EDE3-CBC", 24, 8),
+}
+# Schemes, key derivations and ciphers met in the field that scvjwt does not read, named in errors.
+_UNREAD_ENCRYPTION_NAMES = {
+    "1.2.840.113549.1.5.1": "PBES1 pbeWithMD2AndDES-CBC",
+    "1.2.840.113549.1.5.3": "PBES1 pbeWithMD5AndDES-CBC",
+    "1.2.840.113549.1.5.4": "PBES1 pbeWithMD2AndRC2-CBC",
+    "1.2.840.113549.1.5.6": "PBES1 pbeWithMD5AndRC2-CBC",
+    "1.2.840.113549.1.5.10": "PBES1 pbeWithSHA1AndDES-CBC",
+    "1.2.840.113549.1.5.11": "PBES1 pbeWithSHA1AndRC2-CBC",
+    "1.2.840.113549.1.12.1.1": "PKCS#12 pbeWithSHAAnd128BitRC4",
+    "1.2.840.113549.1.12.1.2": "PKCS#12 pbeWithSHAAnd40BitRC4",
+    "1.2.840.113549.1.12.1.3": "PKCS#12 pbeWithSHAAnd3-KeyTripleDES-CBC",
+    "1.2.840.113549.1.12.1.4": "PKCS#12 pbeWithSHAAnd2-KeyTripleDES-CBC",
+    "1.2.840.113549.1.12.1.5": "PKCS#12 pbeWithSHAAnd128BitRC2-CBC",
+    "1.2.840.113549.1.12.1.6": "PKCS#12 pbeWithSHAAnd40BitRC2-CBC",
+    "1.3.6.1.4.1.11591.4.11": "scrypt",
+    "1.2.840.113549.2.12": "PBKDF2 with hmacWithSHA512-224",
+    "1.2.840.113549.2.13": "PBKDF2 with hmacWithSHA512-256",
+    "1.3.14.3.2.7": "DES-CBC",
+    "1.2.840.113549.3.2": "RC2-CBC",
+    "2.16.840.1.101.3.4.1.6": "AES-128-GCM",
+    "2.16.840.1.101.3.4.1.26": "AES-192-GCM",
+    "2.16.840.1.101.3.4.1.46": "AES-256-GCM",
+}
+_REENCRYPT_HINT = "re-encrypt it with 'openssl pkcs8 -topk8 -v2 aes-256-cbc -in KEY -out NEW_KEY'"
+
+
+# AES decryption, table-driven: the equivalent inverse cipher of FIPS 197 section 5.3.5. The
+# tables are computed from the definitions at first use, not pasted in and not built at import.
+# Look-ups indexed by secret bytes are not constant-time against an observer of this host's CPU
+# caches; the cipher runs once per key load, on the host's own key file, so that is accepted.
+_AES_TABLES = []  # type: List[AesTables]
+
+
+def _xtime(byte: int) -> int:
+    """byte * {02} in GF(2^8) modulo x^8 + x^4 + x^3 + x + 1 (FIPS 197 section 4.2)."""
+    return ((byte << 1) ^ (0x1B if byte & 0x80 else 0)) & 0xFF
+
+
+def _aes_tables() -> "AesTables":
+    """(S-box, inverse S-box, Td0, Td1, Td2, Td3), computed once, at first use.
+
+    S-box (FIPS 197 section 5.1.1): b = the inverse of x in GF(2^8) (0 for 0), then the affine map
+    b ^ rotl(b, 1) ^ rotl(b, 2) ^ rotl(b, 3) ^ rotl(b, 4) ^ {63}. Products and inverses come from
+    powers of the generator {03}. Td0[x] is the column that InvMixColumns (section 5.3.3) makes of
+    s = InvSbox[x] alone in row 0: {0e}s, {09}s, {0d}s, {0b}s, top to bottom. For rows 1-3 the
+    column turns down by 1-3 bytes (Td1-Td3), so a round of InvShiftRows, InvSubBytes and
+    InvMixColumns is 16 look-ups and XORs.
+    """
+    if _AES_TABLES:
+        return _AES_TABLES[0]
+    power, log = [0] * 255, [0] * 256
+    x = 1
+    for i in range(255):
+        power[i], log[x] = x, i
+        x ^= _xtime(x)                                       # x * {03}
+
+    def times(a: int, b: int) -> int:
+        return power[(log[a] + log[b]) % 255] if a and b else 0
+
+    sbox, inv_sbox = [0] * 256, [0] * 256
+    for x in range(256):
+        b = power[-log[x] % 255] if x else 0
+        s = b ^ 0x63
+        for shift in (1, 2, 3, 4):
+            s ^= ((b << shift) | (b >> (8 - shift))) & 0xFF
+        sbox[x], inv_sbox[s] = s, x
+    td0 = [times(s, 0x0E) << 24 | times(s, 0x09) << 16 | times(s, 0x0D) << 8 | times(s, 0x0B)
+           for s in inv_sbox]
+    td1 = [t >> 8 | (t & 0xFF) << 24 for t in td0]
+    td2 = [t >> 8 | (t & 0xFF) << 24 for t in td1]
+    td3 = [t >> 8 | (t & 0xFF) << 24 for t in td2]
+    _AES_TABLES.append((sbox, inv_sbox, td0, td1, td2, td3))
+    return _AES_TABLES[0]
+
+
+def _aes_decryption_schedule(key: bytes) -> "AesRoundKeys":
+    """The round keys of the equivalent inverse cipher, in the order decryption uses them.
+
+    KeyExpansion (FIPS 197 section 5.2) makes the words w[0 .. 4*Nr+3] of a 16-, 24- or 32-byte
+    key (Nk = 4, 6, 8 words; Nr = Nk + 6 rounds). Section 5.3.5: rounds Nr-1 .. 1 use
+    InvMixColumns of their words; Td[Sbox[b]] is InvMixColumns of b, so the tables do it.
+    """
+    sbox, _, td0, td1, td2, td3 = _aes_tables()
+    nk = len(key) // 4
+    rounds = nk + 6
+    w = [int.from_bytes(key[4 * i:4 * i + 4], "big") for i in range(nk)]
+    rcon = 0x01
+    for i in range(nk, 4 * (rounds + 1)):
+        temp = w[i - 1]
+        if i % nk == 0:
+            temp = (temp << 8 | temp >> 24) & 0xFFFFFFFF            # RotWord
+        if i % nk == 0 or (nk > 6 and i % nk == 4):
+            temp = (sbox[temp >> 24] << 24 | sbox[temp >> 16 & 0xFF] << 16 |
+                    sbox[temp >> 8 & 0xFF] << 8 | sbox[temp & 0xFF])  # SubWord
+        if i % nk == 0:
+            temp ^= rcon << 24                                       # Rcon[i/Nk]
+            rcon = _xtime(rcon)
+        w.append(w[i - nk] ^ temp)
+    schedule = []
+    for r in range(rounds, -1, -1):
+        words = w[4 * r:4 * r + 4]
+        if 0 < r < rounds:
+            words = [td0[sbox[v >> 24]] ^ td1[sbox[v >> 16 & 0xFF]] ^ td2[sbox[v >> 8 & 0xFF]] ^
+                     td3[sbox[v & 0xFF]] for v in words]
+        schedule.append((words[0], words[1], words[2], words[3]))
+    return schedule
+
+
+def _aes_decrypt_block(schedule: "AesRoundKeys", block: bytes) -> bytes:
+    """InvCipher (FIPS 197 section 5.3.5, equivalent form) of one 16-byte block.
+
+    The state is four column words t0..t3 (row 0 in the top byte). InvShiftRows turns row r right
+    by r, so the new column c takes row r from column c - r: rows 0-3 of the new t0 come from
+    t0, t3, t2, t1.
+    """
+    _, inv_sbox, td0, td1, td2, td3 = _aes_tables()
+    k0, k1, k2, k3 = schedule[0]
+    t0 = int.from_bytes(block[0:4], "big") ^ k0
+    t1 = int.from_bytes(block[4:8], "big") ^ k1
+    t2 = int.from_bytes(block[8:12], "big") ^ k2
+    t3 = int.from_bytes(block[12:16], "big") ^ k3
+    for k0, k1, k2, k3 in schedule[1:-1]:
+        t0, t1, t2, t3 = (
+            td0[t0 >> 24] ^ td1[t3 >> 16 & 0xFF] ^ td2[t2 >> 8 & 0xFF] ^ td3[t1 & 0xFF] ^ k0,
+            td0[t1 >> 24] ^ td1[t0 >> 16 & 0xFF] ^ td2[t3 >> 8 & 0xFF] ^ td3[t2 & 0xFF] ^ k1,
+            td0[t2 >> 24] ^ td1[t1 >> 16 & 0xFF] ^ td2[t0 >> 8 & 0xFF] ^ td3[t3 & 0xFF] ^ k2,
+            td0[t3 >> 24] ^ td1[t2 >> 16 & 0xFF] ^ td2[t1 >> 8 & 0xFF] ^ td3[t0 & 0xFF] ^ k3)
+    k0, k1, k2, k3 = schedule[-1]                     # the last round has no InvMixColumns
+    s = inv_sbox
+    u0 = (s[t0 >> 24] << 24 | s[t3 >> 16 & 0xFF] << 16 | s[t2 >> 8 & 0xFF] << 8 | s[t1 & 0xFF]) ^ k0
+    u1 = (s[t1 >> 24] << 24 | s[t0 >> 16 & 0xFF] << 16 | s[t3 >> 8 & 0xFF] << 8 | s[t2 & 0xFF]) ^ k1
+    u2 = (s[t2 >> 24] << 24 | s[t1 >> 16 & 0xFF] << 16 | s[t0 >> 8 & 0xFF] << 8 | s[t3 & 0xFF]) ^ k2
+    u3 = (s[t3 >> 24] << 24 | s[t2 >> 16 & 0xFF] << 16 | s[t1 >> 8 & 0xFF] << 8 | s[t0 & 0xFF]) ^ k3
+    return (u0 << 96 | u1 << 64 | u2 << 32 | u3).to_bytes(16, "big")
+
+
+def _aes_cbc_decrypt(key: bytes, iv: bytes, ciphertext: bytes) -> bytes:
+    """CBC decryption (NIST SP 800-38A section 6.2) with AES: P_j = CIPH^-1_K(C_j) XOR C_(j-1),
+    where C_0 is the IV. The padding stays on (see _remove_padding)."""
+    if not ciphertext or len(ciphertext) % _AES_BLOCK_BYTES:
+        raise KeyFormatError("the encrypted key is truncated or corrupted: it is not a whole number "
+                             "of 16-byte AES blocks")
+    schedule = _aes_decryption_schedule(key)
+    previous = int.from_bytes(iv, "big")
+    blocks = []
+    for start in range(0, len(ciphertext), _AES_BLOCK_BYTES):
+        block = ciphertext[start:start + _AES_BLOCK_BYTES]
+        plain = int.from_bytes(_aes_decrypt_block(schedule, block), "big") ^ previous
+        blocks.append(plain.to_bytes(_AES_BLOCK_BYTES, "big"))
+        previous = int.from_bytes(block, "big")
+    return b"".join(blocks)
+
+
+def _remove_padding(padded: bytes) -> bytes:
+    """Strip the padding of RFC 8018 section 6.1.1 step 4 (RFC 5652 section 6.3): the last n
+    bytes all hold n, 1 <= n <= 16. Anything else is what a wrong key decrypts to."""
+    n = padded[-1] if padded else 0
+    if not 1 <= n <= _AES_BLOCK_BYTES or len(padded) < n or padded[-n:] != bytes((n,)) * n:
+        raise KeyFormatError(_WRONG_PASSWORD)
+    return padded[:-n]
+
+
+def _private_from_decrypted(padded: bytes, kind: str) -> "RSAPrivateKey":
+    """The key in decrypted data, which must be padded DER of `kind` ("pkcs8" or "pkcs1-private").
+    A wrong password decrypts to noise: its padding is wrong 255 times in 256 and its DER all but
+    never the expected structure; both give the same error, so nothing tells them apart."""
+    plaintext = _remove_padding(padded)
+    try:
+        found = _der_kind(plaintext)
+    except KeyFormatError:
+        found = "unknown"
+    if found != kind:
+        raise KeyFormatError(_WRONG_PASSWORD)
+    return _private_from_block(kind, {}, plaintext, None)
+
+
+# PKCS#8 EncryptedPrivateKeyInfo with PBES2 and PBKDF2.
+
+def _unread_encryption(oid: str) -> KeyFormatError:
+    name = _UNREAD_ENCRYPTION_NAMES.get(oid, "an algorithm scvjwt does not know (OID %s)" % oid)
+    return KeyFormatError("the key is encrypted with %s, which scvjwt does not read; %s"
+                          % (name, _REENCRYPT_HINT))
+
+
+def _private_from_encrypted_pkcs8(der: bytes, password: bytes) -> "RSAPrivateKey":
+    """EncryptedPrivateKeyInfo (RFC 5958 section 3) with PBES2 (RFC 8018 section 6.2.2):
+
+        EncryptedPrivateKeyInfo ::= SEQUENCE {
+            encryptionAlgorithm  { pbes2, PBES2-params },
+            encryptedData        OCTET STRING }          -- AES-CBC of the padded PrivateKeyInfo
+        PBES2-params ::= SEQUENCE { keyDerivationFunc, encryptionScheme }   (appendix A.4)
+
+    Every parameter is checked before the key is derived (PBKDF2, appendix A.2), then decrypted
+    (section 6.2.2 steps 3-5)."""
+    items = _der_sequence(der, 2, 2, "the encrypted private key")
+    scheme, parameters = _der_algorithm(items[0], "the key encryption algorithm")
+    ciphertext = _der_expect(items[1], _OCTET_STRING, "the encrypted key")
+    if scheme != _PBES2_OID:
+        raise _unread_encryption(scheme)
+    if not parameters:
+        raise _der_error("PBES2 has no parameters")
+    kdf, encryption = _der_items(_der_expect(parameters[0], _SEQUENCE, "the PBES2 parameters"),
+                                 2, 2, "the PBES2 parameters")
+    cipher, key_bytes, iv = _pbes2_cipher(encryption)
+    hash_name, salt, iterations = _pbkdf2_parameters(kdf, key_bytes)
+    if cipher not in _AES_CBC_KEY_BYTES:
+        return _decrypt_elsewhere(_pem_wrap("ENCRYPTED PRIVATE KEY", der), password, cipher)
+    key = _pbkdf2(hash_name, password, salt, iterations, key_bytes)
+    return _private_from_decrypted(_aes_cbc_decrypt(key, iv, ciphertext), "pkcs8")
+
+
+def _pbes2_cipher(item: "Tuple[int, bytes]") -> "Tuple[str, int, bytes]":
+    """The encryptionScheme: (cipher name, key bytes, IV); the CBC ciphers' parameter is the IV,
+    an OCTET STRING of one block (RFC 8018 appendix B.2.2; NIST's AES-IV)."""
+    oid, parameters = _der_algorithm(item, "the PBES2 encryption scheme")
+    if oid not in _PBES2_CIPHERS:
+        raise _unread_encryption(oid)
+    name, key_bytes, iv_bytes = _PBES2_CIPHERS[oid]
+    iv = _der_expect(parameters[0], _OCTET_STRING, "the IV") if parameters else b""
+    if len(iv) != iv_bytes:
+        raise _der_error("the %s IV is not %d bytes" % (name, iv_bytes))
+    return name, key_bytes, iv
+
+
+def _pbkdf2_parameters(item: "Tuple[int, bytes]", key_bytes: int) -> "Tuple[str, bytes, int]":
+    """The keyDerivationFunc: (hash name, salt, iteration count), from (RFC 8018 appendix A.2)
+
+        PBKDF2-params ::= SEQUENCE {
+            salt            OCTET STRING,             -- (or otherSource: not supported)
+            iterationCount  INTEGER (1..MAX),
+            keyLength       INTEGER OPTIONAL,         -- the cipher's key length when present
+            prf             AlgorithmIdentifier DEFAULT hmacWithSHA1 }
+
+    Iteration counts over 10,000,000 are refused here, before any work: a crafted file must not
+    keep the host busy for hours."""
+    oid, parameters = _der_algorithm(item, "the PBES2 key derivation function")
+    if oid != _PBKDF2_OID:
+        raise _unread_encryption(oid)
+    if not parameters:
+        raise _der_error("PBKDF2 has no parameters")
+    fields = _der_items(_der_expect(parameters[0], _SEQUENCE, "the PBKDF2 parameters"), 2, 4,
+                        "the PBKDF2 parameters")
+    if fields[0][0] == _SEQUENCE:
+        raise KeyFormatError("the PBKDF2 salt comes from another source (otherSource), which "
+                             "scvjwt does not read; " + _REENCRYPT_HINT)
+    salt = _der_expect(fields[0], _OCTET_STRING, "the PBKDF2 salt")
+    iterations = _der_uint(fields[1], "the PBKDF2 iteration count")
+    if not 1 <= iterations <= _MAX_PBKDF2_ITERATIONS:
+        raise KeyFormatError("the key asks for a PBKDF2 iteration count outside 1 to 10,000,000; "
+                             "scvjwt refuses it rather than compute for hours (%s with fewer)"
+                             % _REENCRYPT_HINT)
+    if not 1 <= len(salt) <= _MAX_SALT_BYTES:
+        raise KeyFormatError("the PBKDF2 salt has %d bytes; a salt has 1 to %d"
+                             % (len(salt), _MAX_SALT_BYTES))
+    optional = fields[2:]
+    if optional and optional[0][0] == _INTEGER:
+        if _der_uint(optional.pop(0), "the PBKDF2 key length") != key_bytes:
+            raise KeyFormatError("the PBKDF2 key length is not the cipher's key length (%d bytes)"
+                                 % key_bytes)
+    prf = _HMAC_WITH_SHA1_OID
+    if optional:
+        prf, prf_parameters = _der_algorithm(optional.pop(0), "the PBKDF2 PRF")
+        if prf_parameters not in ([], [(_NULL, b"")]):
+            raise _der_error("the PBKDF2 PRF parameters must be NULL or absent")
+    if optional:
+        raise _der_error("the PBKDF2 parameters hold an unexpected element")
+    if prf not in _PBKDF2_PRFS:
+        raise _unread_encryption(prf)
+    return _PBKDF2_PRFS[prf], salt, iterations
+
+
+def _pbkdf2(hash_name: str, password: bytes, salt: bytes, iterations: int, length: int) -> bytes:
+    """PBKDF2 (RFC 8018 section 5.2) with HMAC over `hash_name`, from hashlib."""
+    try:
+        return hashlib.pbkdf2_hmac(hash_name, password, salt, iterations, length)
+    except ValueError as error:   # e.g. a FIPS-mode host refusing the hash or a short password
+        raise KeyFormatError("this host refuses PBKDF2 with HMAC-%s for this key: %s"
+                             % (hash_name.upper(), error)) from None
+
+
+# Legacy OpenSSL PEM encryption (RFC 1421 section 4.6 headers, RFC 1423; OpenSSL's PEM_do_header).
+
+_LEGACY_PEM_LABELS = {"pkcs1-private": "RSA PRIVATE KEY", "pkcs8": "PRIVATE KEY"}
+
+
+def _private_from_legacy_pem(kind: str, headers: "Dict[str, str]", der: bytes,
+                             password: bytes) -> "RSAPrivateKey":
+    """A PEM block encrypted the way `openssl rsa -aes256` (or `genrsa -des3`) writes it:
+
+        -----BEGIN RSA PRIVATE KEY-----
+        Proc-Type: 4,ENCRYPTED
+        DEK-Info: AES-256-CBC,<IV: 32 hex digits>
+
+        <base64 of the encrypted, padded RSAPrivateKey DER>
+        -----END RSA PRIVATE KEY-----
+
+    The key is OpenSSL's EVP_BytesToKey with MD5, one iteration and the first 8 bytes of the IV
+    as salt (_openssl_legacy_key)."""
+    cipher, _, iv_hex = headers.get("DEK-Info", "").partition(",")
+    cipher = cipher.upper()
+    try:
+        iv = bytes.fromhex(iv_hex)
+    except ValueError:
+        iv = b""
+    if headers.get("Proc-Type") != "4,ENCRYPTED":
+        raise KeyFormatError("the private key's PEM block has RFC 1421 headers, but not "
+                             "'Proc-Type: 4,ENCRYPTED'")
+    if not 0 < len(cipher) <= 32 or not cipher.replace("-", "").isalnum() or len(iv) < 8:
+        raise KeyFormatError("the encrypted PEM block has no valid DEK-Info header (the cipher, "
+                             "a comma and the IV in hex)")
+    if cipher not in _AES_CBC_KEY_BYTES:            # the same PEM again, headers after BEGIN
+        headers_text = "Proc-Type: 4,ENCRYPTED\nDEK-Info: %s,%s\n\n" % (cipher, iv.hex().upper())
+        pem = _pem_wrap(_LEGACY_PEM_LABELS[kind], der).replace("-----\n", "-----\n" + headers_text, 1)
+        return _decrypt_elsewhere(pem, password, cipher)
+    if len(iv) != _AES_BLOCK_BYTES:
+        raise KeyFormatError("the %s IV in the DEK-Info header is not 16 bytes" % cipher)
+    key = _openssl_legacy_key(password, iv[:8], _AES_CBC_KEY_BYTES[cipher])
+    return _private_from_decrypted(_aes_cbc_decrypt(key, iv, der), kind)
+
+
+def _openssl_legacy_key(password: bytes, salt: bytes, length: int) -> bytes:
+    """OpenSSL's EVP_BytesToKey with MD5 and one iteration (PBKDF1's construction, extended):
+
+        D_1 = MD5(password || salt),  D_i = MD5(D_(i-1) || password || salt)
+        key = the first `length` bytes of D_1 || D_2 || ..."""
+    derived, block = b"", b""
+    while len(derived) < length:
+        block = _md5(block + password + salt)
+        derived += block
+    return derived[:length]
+
+
+def _md5(data: bytes) -> bytes:
+    """MD5 of `data`, for the legacy PEM key derivation only. FIPS-mode hosts refuse MD5 unless
+    told it serves no security purpose, which Python 3.9+ can say."""
+    try:
+        if sys.version_info >= (3, 9):
+            return hashlib.md5(data, usedforsecurity=False).digest()
+        return hashlib.md5(data).digest()   # pragma: no cover - Python 3.6 to 3.8
+    except ValueError:
+        raise KeyFormatError("this host refuses MD5 (FIPS mode), which OpenSSL's legacy PEM "
+                             "encryption needs; on another host, " + _REENCRYPT_HINT) from None
+
+
+# Other ciphers (DES-EDE3-CBC above all, from `openssl genrsa -des3`): the cryptography package,
+# else the openssl tool. Small on purpose; scvjwt's own code does the rest of the reading.
+
+def _decrypt_elsewhere(pem: str, password: bytes, cipher: str) -> "RSAPrivateKey":
+    """The key in encrypted PEM text that this file cannot decrypt itself, decrypted by the
+    cryptography package or else the openssl tool; a KeyFormatError naming the cipher and the
+    backends when neither is here."""
+    for decrypt in (_decrypt_with_cryptography, _decrypt_with_openssl_tool):
+        unencrypted = decrypt(pem.encode("ascii"), password)
+        if unencrypted is not None:
+            return load_private_key(unencrypted)
+    raise KeyFormatError("the key is encrypted with %s, which scvjwt reads only through the "
+                         "cryptography package or the openssl tool, and neither is available here; "
+                         "install either (pip install cryptography), or %s" % (cipher, _REENCRYPT_HINT))
+
+
+def _decrypt_with_cryptography(pem: bytes, password: bytes) -> "Optional[bytes]":
+    """The unencrypted PKCS#8 DER of the key, from the cryptography package; None when the
+    package is absent or cannot read this cipher."""
+    try:
+        from cryptography.exceptions import UnsupportedAlgorithm
+        from cryptography.hazmat.backends import default_backend
+        from cryptography.hazmat.primitives import serialization
+    except ImportError:
+        return None
+    try:
+        key = serialization.load_pem_private_key(pem, password, default_backend())
+    except UnsupportedAlgorithm:
+        return None
+    except (TypeError, ValueError):   # TypeError: it takes an empty password for none at all
+        raise KeyFormatError("wrong password or corrupted key: the cryptography package cannot "
+                             "decrypt it") from None
+    return key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def _decrypt_with_openssl_tool(pem: bytes, password: bytes) -> "Optional[bytes]":
+    """The unencrypted key as PEM, from `openssl pkey`; None when the tool is not on PATH. The
+    encrypted key goes in on standard input and the password through a pipe the tool inherits
+    (-passin fd:N; see _run_openssl): neither is ever on a command line, in the environment or
+    in a file."""
+    tool = _openssl_tool(probe=False)
+    if tool is None:
+        return None
+    if b"\n" in password or b"\0" in password or len(password) > 1023:
+        raise KeyFormatError("the openssl tool reads a password as one line of at most 1023 bytes, "
+                             "without newlines or NUL bytes; this password is not one")
+    try:
+        return _run_openssl(tool, ["pkey", "-passin", "fd:{secret}"], pem, secret=password + b"\n")
+    except BackendError as error:
+        raise KeyFormatError("wrong password, corrupted key or a cipher the openssl tool lacks: %s"
+                             % error) from None
+
+
+def _openssl_tool_message(stderr: bytes) -> str:
+    """What the openssl tool said, on one short line: its first line, then the reasons in its
+    error stack (lines 'pid:error:code:library:function:reason:file:line:')."""
+    lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+    reasons = [line.split(":")[5] for line in lines if ":error:" in line and line.count(":") >= 6]
+    said = lines[:1] + [reason for i, reason in enumerate(reasons) if reason not in reasons[:i]]
+    return repr("; ".join(said)[:200]) if said else "nothing"
+
+
+# The way in: _private_from_block, in the DER/PEM section, hands every encrypted block here.
+
+class _PasswordNeeded(KeyFormatError):
+    """An encrypted key was given no password (the command line then asks for one on a terminal)."""
+
+
+def _decrypt_private_key(kind: str, headers: "Dict[str, str]", der: bytes,
+                         password: "Optional[BytesLike]") -> "RSAPrivateKey":
+    """The RSA key in an encrypted block: PKCS#8 EncryptedPrivateKeyInfo with PBES2, or legacy
+    OpenSSL PEM. AES-128/192/256-CBC is decrypted in this file; other ciphers (DES-EDE3-CBC
+    above all) by the cryptography package or the openssl tool when either is present."""
+    if password is None:
+        raise _PasswordNeeded("the private key is encrypted: give its password (password=... in "
+                              "Python; --password-env VAR or --password-file PATH on the command line)")
+    if len(der) > _MAX_ENCRYPTED_KEY:
+        raise KeyFormatError("the encrypted key is larger than 64 KiB, which no RSA key comes near")
+    if kind == "encrypted-pkcs8":
+        return _private_from_encrypted_pkcs8(der, bytes(password))
+    return _private_from_legacy_pem(kind, headers, der, bytes(password))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -974,47 +1445,54 @@ def _openssl_tool(probe: bool) -> "Optional[str]":
         return path
     if ("openssl", path) not in _PROBES:
         try:
-            version = _run_openssl(path, ["version"], b"", ()).decode("ascii", "replace")
+            version = _run_openssl(path, ["version"], b"").decode("ascii", "replace")
         except BackendError:
             version = ""
         _PROBES[("openssl", path)] = version.startswith(("OpenSSL", "LibreSSL"))
     return path if _PROBES[("openssl", path)] else None
 
 
-def _run_openssl(path: str, arguments: "List[str]", stdin: bytes, pass_fds: "Tuple[int, ...]") -> bytes:
-    """Run the openssl tool; its standard output, or BackendError with the tool's own message."""
+def _run_openssl(path: str, arguments: "List[str]", stdin: bytes, secret: "Optional[bytes]" = None) -> bytes:
+    """Run the openssl tool and return its standard output; BackendError with the tool's own
+    message when it fails. `secret` (a key or a password) travels through a pipe that the tool
+    inherits, never on a command line, in the environment or in a file on disk: "{secret}" in
+    `arguments` becomes that pipe's descriptor number. The whole secret is written before the
+    tool starts, so it must fit the pipe's buffer (16 KiB at least; a 16384-bit key's PEM is
+    under 13 KiB). POSIX only (os.pipe with pass_fds); _openssl_tool finds no tool elsewhere."""
     import subprocess
+    read_end = write_end = -1
     try:
+        if secret is not None:
+            read_end, write_end = os.pipe()
+            os.write(write_end, secret)
+            os.close(write_end)
+            write_end = -1
+            arguments = [argument.replace("{secret}", str(read_end)) for argument in arguments]
         completed = subprocess.run([path] + arguments, input=stdin, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, pass_fds=pass_fds, timeout=_OPENSSL_TIMEOUT)
+                                   stderr=subprocess.PIPE, timeout=_OPENSSL_TIMEOUT,
+                                   pass_fds=() if secret is None else (read_end,))
     except (OSError, subprocess.SubprocessError) as error:
-        raise BackendError("the openssl tool could not run: %s" % error) from None
+        raise BackendError("the openssl tool could not run: %s" % (getattr(error, "strerror", None) or error)) from None
+    finally:
+        for end in (read_end, write_end):
+            if end >= 0:
+                os.close(end)
     if completed.returncode != 0:
-        lines = completed.stderr.decode("utf-8", "replace").strip().splitlines() or ["no message"]
         raise BackendError("the openssl tool failed (exit status %d): %s"
-                           % (completed.returncode, lines[0][:200]))
+                           % (completed.returncode, _openssl_tool_message(completed.stderr)))
     return bytes(completed.stdout)
 
 
 def _sign_openssl(key: RSAPrivateKey, message: bytes, encoded_message: bytes) -> bytes:
-    """`openssl dgst -sha256 -sign` over the message. The private key reaches the tool through a
-    pipe it inherits and reads as /dev/fd/N: never on a command line, in the environment or in
-    a file on disk. The whole PEM (under 16 KiB up to 16384 bits) fits in the pipe's buffer, so
-    it is written before the tool starts."""
+    """`openssl dgst -sha256 -sign` over the message, the private key read from an inherited pipe
+    as /dev/fd/N (see _run_openssl)."""
     path = _openssl_tool(probe=False)
     if path is None:
         raise BackendError("the openssl tool is not on PATH")
     pem = key._backend_cache.get("openssl")
     if pem is None:
         pem = key._backend_cache["openssl"] = key.to_pem().encode("ascii")
-    read_end, write_end = os.pipe()
-    try:
-        with os.fdopen(write_end, "wb") as key_pipe:
-            key_pipe.write(pem)
-        return _run_openssl(path, ["dgst", "-sha256", "-sign", "/dev/fd/%d" % read_end],
-                            message, (read_end,))
-    finally:
-        os.close(read_end)
+    return _run_openssl(path, ["dgst", "-sha256", "-sign", "/dev/fd/{secret}"], message, secret=pem)
 
 
 _SIGNERS = {"pure": _sign_pure, "openssl": _sign_openssl, "cryptography": _sign_cryptography}
@@ -1928,13 +2406,45 @@ def _secret_private_key(secret: "Dict[str, Any]", call_center: str) -> str:
     return str(secret[names[0]])
 
 
-def _password(args: "Any") -> "Optional[str]":
+def _password(args: "Any") -> "Optional[bytes]":
+    """The key's password from --password-file PATH (its first line, without the line end) or
+    --password-env VAR (the variable's bytes, as the environment holds them); None without
+    either. argparse refuses the two together."""
+    if args.password_file:
+        line = _read_source(args.password_file, "password file").split(b"\n", 1)[0]
+        return line[:-1] if line.endswith(b"\r") else line
     if not args.password_env:
         return None
     value = os.environ.get(args.password_env)
     if value is None:
         raise _InputError("the environment variable %s (--password-env) is not set" % args.password_env)
-    return value
+    return os.fsencode(value)
+
+
+def _stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except ValueError:   # standard input was closed
+        return False
+
+
+def _signing_key(key_data: "Union[bytes, str]", args: "Any") -> RSAPrivateKey:
+    """The private key, opened with the password the options give. An encrypted key given none
+    makes scvjwt ask for it without echo when standard input is a terminal, and only then: a
+    script gets an error instead of a prompt that would hang it."""
+    try:
+        return load_private_key(key_data, _password(args))
+    except _PasswordNeeded:
+        if not _stdin_is_terminal():
+            raise _InputError("the private key is encrypted: give its password with --password-env "
+                              "VAR or --password-file PATH (standard input is not a terminal, so "
+                              "scvjwt cannot ask for it)") from None
+    import getpass
+    try:
+        password = getpass.getpass("Password for the private key: ")
+    except EOFError:
+        raise _InputError("no password was entered for the encrypted private key") from None
+    return load_private_key(key_data, password)
 
 
 def _secret_option(args: "Any") -> "Dict[str, Any]":
@@ -1946,7 +2456,7 @@ def _signing_inputs(args: "Any", secret: "Optional[Dict[str, Any]]" = None) -> "
     """The key, org ID and Call Center API name: from the options, else from --secret-json, else
     from SCVJWT_KEY_FILE, SCVJWT_ORG_ID and SCVJWT_CALL_CENTER. A command that needs more of the
     secret reads it with _secret_option() and passes it in, so the secret file is read once."""
-    _one_stdin(key=args.key, secret_json=args.secret_json)
+    _one_stdin(key=args.key, secret_json=args.secret_json, password_file=args.password_file)
     if secret is None:
         secret = _secret_option(args)
     org_id = args.org_id or secret.get("SALESFORCE_ORG_ID") or os.environ.get("SCVJWT_ORG_ID")
@@ -1963,7 +2473,7 @@ def _signing_inputs(args: "Any", secret: "Optional[Dict[str, Any]]" = None) -> "
         key_data = _secret_private_key(secret, str(call_center))
     else:
         raise _InputError("no key: give --key PATH, --secret-json PATH, or set SCVJWT_KEY_FILE")
-    key = load_private_key(key_data, _password(args))
+    key = _signing_key(key_data, args)
     if key.bits < 2048:
         _warn("the key has %d bits; Salesforce is retiring keys under 2048 bits" % key.bits)
     return key, org_id, call_center
@@ -2293,7 +2803,7 @@ def _print_body(body: bytes, pretty: bool) -> None:
 
 
 def _cmd_request(args: "Any") -> int:
-    _one_stdin(key=args.key, secret_json=args.secret_json, data=args.data)
+    _one_stdin(key=args.key, secret_json=args.secret_json, password_file=args.password_file, data=args.data)
     secret = _secret_option(args)
     key, org_id, call_center = _signing_inputs(args, secret)
     endpoint_base = (args.endpoint_base or os.environ.get("SCVJWT_ENDPOINT_BASE") or
@@ -2338,8 +2848,12 @@ def _add_signing_options(parser: "Any") -> None:
                         help="set iat back by S seconds (0-300) for hosts whose clock runs fast")
     parser.add_argument("--backend", default="auto", choices=("auto",) + _BACKEND_NAMES,
                         help="signing backend (default auto)")
-    parser.add_argument("--password-env", metavar="VAR", help="read the key's password from this "
-                        "environment variable")
+    password = parser.add_mutually_exclusive_group()
+    password.add_argument("--password-env", metavar="VAR", help="read the password of an encrypted "
+                          "key from this environment variable")
+    password.add_argument("--password-file", metavar="PATH", help="read the password of an encrypted "
+                          "key from the first line of this file ('-': standard input); without "
+                          "either option, scvjwt asks for it when standard input is a terminal")
 
 
 def _parser() -> "Any":
