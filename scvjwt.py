@@ -915,7 +915,7 @@ def generate_private_key(bits: int = 2048, e: int = 65537) -> RSAPrivateKey:
     p = _random_prime(half, e, rounds, small_primes)
     while True:
         q = _random_prime(half, e, rounds, small_primes)
-        if abs(p - q) <= 1 << (half - 100):         # A.1.3 step 5.4: too close, n = p*q would
+        if abs(p - q) <= 1 << (half - 100):         # A.1.3 step 5.5: too close, n = p*q would
             continue                                # fall to Fermat's factoring method
         p_1, q_1 = p - 1, q - 1
         d = _inverse_mod(e, p_1 // _gcd(p_1, q_1) * q_1)
@@ -1095,11 +1095,7 @@ def _common_name(common_name: object) -> str:
             not common_name.strip() or not common_name.isprintable()):
         raise KeyFormatError("the common name must be 1 to %d printable characters, such as the Call "
                              "Center API name" % _MAX_COMMON_NAME)
-    try:
-        common_name.encode("utf-8")
-    except UnicodeEncodeError:
-        raise KeyFormatError("the common name is not valid Unicode text") from None
-    return common_name
+    return common_name      # printable text has no lone surrogates, so it encodes as UTF-8
 
 
 def _certificate_days(days: object) -> int:
