@@ -240,6 +240,18 @@ class TestGeneratePrivateKey(unittest.TestCase):
         self.assertEqual(key.e, 2 ** 255 + 1)
         self.assertEqual(key.e * key.d % ((key.p - 1) * (key.q - 1) // scvjwt._gcd(key.p - 1, key.q - 1)), 1)
 
+    def test_q_too_close_to_p_is_drawn_again(self):
+        from unittest import mock
+        p, q = generated_key(2048).p, generated_key(2048).q
+        close = p + 2
+        while not independent_miller_rabin(close, bases=DETERMINISTIC_BASES[:6]):
+            close += 2
+        self.assertLessEqual(close - p, 2 ** (1024 - 100))
+        with mock.patch.object(scvjwt, "_random_prime", side_effect=[p, close, q]) as draw:
+            key = scvjwt.generate_private_key(2048)
+        self.assertEqual(draw.call_count, 3)
+        self.assertEqual((key.p, key.q), (p, q))
+
     def test_miller_rabin_rounds_are_those_of_fips_186_5_table_b1(self):
         self.assertEqual(scvjwt._MILLER_RABIN_ROUNDS, {1024: 7, 2048: 5, 3072: 4, 4096: 4})
 
