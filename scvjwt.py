@@ -1938,7 +1938,10 @@ def _write_new_file(path: str, data: bytes, mode: int, what: str) -> None:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
     except OSError as error:
-        os.unlink(path)
+        try:
+            os.unlink(path)
+        except OSError:
+            pass                    # the error below is the one to report
         raise _InputError("cannot write the %s file %s: %s" % (what, path, error.strerror or error)) from None
 
 

@@ -738,6 +738,31 @@ class TestKeygenCommand(unittest.TestCase):
             scvjwt._write_new_file(os.path.join(folder, "missing", "file"), b"new", 0o600, "private key")
         self.assertIn("cannot create the private key file", str(caught.exception))
 
+    def test_write_helper_removes_a_half_written_file(self):
+        from unittest import mock
+        real_fdopen = os.fdopen
+
+        class FullDisk(object):
+            def __init__(self, handle):
+                self.handle = handle
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc_info):
+                self.handle.close()
+
+            def write(self, data):
+                raise OSError(28, "No space left on device")
+
+        path = os.path.join(temp_dir(), "key.pem")
+        with mock.patch.object(os, "fdopen", lambda fd, mode: FullDisk(real_fdopen(fd, mode))):
+            with self.assertRaises(scvjwt._InputError) as caught:
+                scvjwt._write_new_file(path, b"secret", 0o600, "private key")
+        self.assertIn("cannot write the private key file", str(caught.exception))
+        self.assertIn("No space left on device", str(caught.exception))
+        self.assertFalse(os.path.exists(path))
+
     def test_certificate_options_go_together(self):
         key_path, cert_path = self.paths()
         self.assert_refused(["--key-out", key_path, "--cert-out", cert_path], "--cn")
