@@ -12,6 +12,9 @@ One file, Python standard library only, CPython 3.6 to 3.13. The six documented 
   5. the RS256 signature over "header.claims"          sign_rs256(): _emsa_pkcs1_v15_sha256(), _sign_pure()
   6. the header "Authorization: Bearer <token>"        mint(), Minter.authorization(); request() sends it
 
+Keys and certificates without OpenSSL: generate_private_key() and self_signed_certificate(), on
+the command line `keygen`; `check` tells whether a key and a certificate belong together.
+
 Try it: python3 scvjwt.py demo. The command line: python3 scvjwt.py --help.
 """
 
@@ -28,6 +31,7 @@ __all__ = [
     "ScvJwtError", "KeyFormatError", "ClaimsError", "BackendError", "TokenError", "RequestError",
     "b64url_encode", "b64url_decode",
     "RSAPublicKey", "RSAPrivateKey", "load_private_key", "load_public_key",
+    "generate_private_key", "self_signed_certificate",
     "backends", "sign_rs256", "verify_rs256",
     "DEFAULT_TTL", "MAX_TTL", "build_claims", "mint", "Minter",
     "decode_unverified", "ReplayCache", "verify", "request", "Response", "main",
@@ -1143,9 +1147,13 @@ class RSAPublicKey(_Immutable):
         self._set("e", e)
         self._set("bits", n.bit_length())
 
+    def _pkcs1_der(self) -> bytes:
+        """RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER } (RFC 8017 A.1.1)."""
+        return _der_encode_sequence(_der_encode_uint(self.n), _der_encode_uint(self.e))
+
     def _spki_der(self) -> bytes:
         """SubjectPublicKeyInfo (RFC 5280 section 4.1.2.7) with an RSAPublicKey (RFC 8017 A.1.1)."""
-        rsa_public_key = _der_encode_sequence(_der_encode_uint(self.n), _der_encode_uint(self.e))
+        rsa_public_key = self._pkcs1_der()
         return _der_encode_sequence(_RSA_ALGORITHM_DER, _der_encode(_BIT_STRING, b"\x00" + rsa_public_key))
 
     def to_pem(self) -> str:
@@ -1275,6 +1283,119 @@ def _recover_primes(n: int, e: int, d: int) -> "Tuple[int, int]":
                 break
             y = x
     raise KeyFormatError("the RSA numbers are inconsistent: n cannot be factored with e and d")
+
+
+# ------------------------------------------------------------------------------------------------
+# RSA key generation: FIPS 186-5 appendix A.1.3 (random probable primes), appendix B.3.1 and
+# table B.1 (Miller-Rabin), and the key pair criteria of appendix A.1.1
+# ------------------------------------------------------------------------------------------------
+
+# Miller-Rabin rounds for each prime p and q, by modulus size: FIPS 186-5 table B.1 ("M-R tests
+# only" column; error probabilities 2**-112, 2**-128 and 2**-144 for 2048, 3072 and 4096 bits).
+# FIPS 186-5 no longer lists 1024-bit moduli; their row is FIPS 186-4 table C.3 (2**-100).
+_MILLER_RABIN_ROUNDS = {1024: 7, 2048: 5, 3072: 4, 4096: 4}
+_GENERATED_EXPONENT_BITS = 256      # FIPS 186-5 A.1.1: 2**16 < e < 2**256
+# Trial division by the odd primes below this bound removes about 88% of random odd candidates
+# before any Miller-Rabin round; a higher bound costs more per candidate than it saves.
+_TRIAL_DIVISION_BOUND = 1 << 14
+
+
+def _random_bits(count: int) -> int:
+    """A uniformly random integer below 2**count, from os.urandom."""
+    return int.from_bytes(os.urandom((count + 7) // 8), "big") >> (-count % 8)
+
+
+def _odd_primes_product(bound: int) -> int:
+    """The product of the odd primes below `bound` (sieve of Eratosthenes). One gcd with it is
+    trial division by all of them at once, done in C by math.gcd."""
+    is_prime = bytearray([1]) * bound
+    factor = 2
+    while factor * factor < bound:
+        if is_prime[factor]:
+            is_prime[factor * factor::factor] = bytes(len(range(factor * factor, bound, factor)))
+        factor += 1
+    product = 1
+    for number in range(3, bound, 2):
+        if is_prime[number]:
+            product *= number
+    return product
+
+
+def _miller_rabin(w: int, rounds: int) -> bool:
+    """FIPS 186-5 appendix B.3.1: False when the odd number w > 3 is certainly composite, True
+    when it passes `rounds` rounds with random bases (probably prime; table B.1 bounds the
+    chance that a random composite of RSA size passes)."""
+    m = w - 1
+    a = (m & -m).bit_length() - 1                  # steps 1-2: w - 1 = 2**a * m with m odd
+    m >>= a
+    for _ in range(rounds):
+        b = 0
+        while not 1 < b < w - 1:                   # steps 4.1-4.2: a random base, 1 < b < w - 1
+            b = _random_bits(w.bit_length())
+        z = pow(b, m, w)                           # step 4.3
+        if z == 1 or z == w - 1:
+            continue                               # step 4.4
+        for _ in range(a - 1):                     # step 4.5
+            z = z * z % w
+            if z == w - 1:
+                break
+            if z == 1:
+                return False
+        else:
+            return False                           # step 4.6: composite
+    return True                                    # step 5: probably prime
+
+
+def _random_prime(bits: int, e: int, rounds: int, small_primes: int) -> int:
+    """A random probable prime of exactly `bits` bits with its top two bits set and
+    gcd(prime - 1, e) = 1, as FIPS 186-5 appendix A.1.3 step 4 draws p and q.
+
+    Every candidate is fresh from os.urandom (step 4.2), not the next odd number after a failed
+    one, so each prime of the range is equally likely. The top two bits make the candidate at
+    least 1.5 * 2**(bits-1), above the sqrt(2) * 2**(bits-1) of step 4.4, so a product of two
+    such primes has exactly 2 * bits bits. `small_primes` is _odd_primes_product(...).
+    """
+    import math
+    while True:
+        candidate = _random_bits(bits) | (3 << (bits - 2)) | 1
+        if math.gcd(candidate, small_primes) != 1:  # trial division first: it is much cheaper
+            continue
+        if math.gcd(candidate - 1, e) != 1:         # step 4.5
+            continue
+        if _miller_rabin(candidate, rounds):        # step 4.5.1, with the rounds of table B.1
+            return candidate
+
+
+def generate_private_key(bits: int = 2048, e: int = 65537) -> RSAPrivateKey:
+    """A new RSA private key of exactly `bits` bits (FIPS 186-5 appendix A.1.3), in pure Python
+    with randomness from os.urandom.
+
+    `bits` is 2048 (the default and Salesforce's recommendation), 3072 or 4096: the sizes FIPS
+    186-5 table B.1 gives Miller-Rabin rounds for. 1024 is accepted for old systems that still
+    need it; Salesforce is retiring it. `e` is odd, 65537 <= e < 2**256 (FIPS 186-5 A.1.1); keep
+    the default. The key meets the criteria of A.1.1: p and q of bits/2 bits each,
+    |p - q| > 2**(bits/2 - 100), gcd(e, p-1) = gcd(e, q-1) = 1, d = e**-1 mod lcm(p-1, q-1)
+    and d > 2**(bits/2). Bad arguments raise KeyFormatError, the error for key sizes and
+    exponents out of range. Pure Python is slow: see README.md for timings.
+    """
+    if not _is_int(bits) or bits not in _MILLER_RABIN_ROUNDS:
+        raise KeyFormatError("a new RSA key has 2048, 3072 or 4096 bits (or 1024 for old systems), "
+                             "not %s" % _shown(bits))
+    if not _is_int(e) or e % 2 == 0 or not 65537 <= e < 1 << _GENERATED_EXPONENT_BITS:
+        raise KeyFormatError("the public exponent of a new RSA key must be odd, at least 65537 and "
+                             "below 2**256 (FIPS 186-5 appendix A.1.1); keep the default 65537")
+    half = bits // 2
+    rounds = _MILLER_RABIN_ROUNDS[bits]
+    small_primes = _odd_primes_product(_TRIAL_DIVISION_BOUND)
+    p = _random_prime(half, e, rounds, small_primes)
+    while True:
+        q = _random_prime(half, e, rounds, small_primes)
+        if abs(p - q) <= 1 << (half - 100):         # A.1.3 step 5.5: too close, n = p*q would
+            continue                                # fall to Fermat's factoring method
+        p_1, q_1 = p - 1, q - 1
+        d = _inverse_mod(e, p_1 // _gcd(p_1, q_1) * q_1)
+        if d > 1 << half:                           # A.1.1: 2**(nlen/2) < d < lcm(p-1, q-1)
+            return RSAPrivateKey(p * q, e, d, p, q)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1579,6 +1700,227 @@ def _signature_checks_out(key: RSAPrivateKey, message: bytes, encoded_message: b
     if backend == "cryptography":
         return _cryptography_verifies(key, message, signature)
     return pow(int.from_bytes(signature, "big"), key.e, key.n) == int.from_bytes(encoded_message, "big")
+
+
+# ------------------------------------------------------------------------------------------------
+# X.509 certificates: RFC 5280 sections 4.1 (the certificate) and 4.2.1 (extensions). Writes the
+# self-signed certificate that carries the public key to Salesforce; reads the subject and
+# validity dates `check` shows.
+# ------------------------------------------------------------------------------------------------
+
+_BOOLEAN, _UTF8_STRING, _SET, _UTC_TIME, _GENERALIZED_TIME = 0x01, 0x0C, 0x31, 0x17, 0x18
+
+# AlgorithmIdentifier { sha256WithRSAEncryption (1.2.840.113549.1.1.11), NULL } (RFC 4055 section 5).
+_SHA256_WITH_RSA_DER = bytes.fromhex("300d06092a864886f70d01010b0500")
+_VERSION_3_DER = bytes.fromhex("a003020102")          # [0] EXPLICIT INTEGER 2: X.509 v3
+_COMMON_NAME_OID_DER = bytes.fromhex("0603550403")     # id-at-commonName 2.5.4.3
+_BASIC_CONSTRAINTS_OID_DER = bytes.fromhex("0603551d13")     # id-ce-basicConstraints 2.5.29.19
+_SUBJECT_KEY_ID_OID_DER = bytes.fromhex("0603551d0e")        # id-ce-subjectKeyIdentifier 2.5.29.14
+_MAX_COMMON_NAME = 64                # ub-common-name (RFC 5280 appendix A.1), in characters
+_MAX_CERTIFICATE_DAYS = 36500
+_SECONDS_PER_DAY = 86400
+
+# Attribute names as RFC 4514 section 3 (and OpenSSL, for the ones it leaves out) write them.
+_ATTRIBUTE_NAMES = {
+    "2.5.4.3": "CN", "2.5.4.4": "SN", "2.5.4.5": "serialNumber", "2.5.4.6": "C", "2.5.4.7": "L",
+    "2.5.4.8": "ST", "2.5.4.9": "STREET", "2.5.4.10": "O", "2.5.4.11": "OU", "2.5.4.12": "title",
+    "2.5.4.42": "GN", "1.2.840.113549.1.9.1": "emailAddress", "0.9.2342.19200300.100.1.1": "UID",
+    "0.9.2342.19200300.100.1.25": "DC",
+}
+# The string types of X.520 attribute values and how their bytes decode (TeletexString as
+# Latin-1, as most software reads it).
+_STRING_ENCODINGS = {0x0C: "utf-8", 0x12: "ascii", 0x13: "ascii", 0x14: "latin-1", 0x16: "ascii",
+                     0x1C: "utf-32-be", 0x1E: "utf-16-be"}
+
+
+def _common_name(common_name: object) -> str:
+    """A certificate's common name: 1 to 64 printable characters (ub-common-name)."""
+    if (not isinstance(common_name, str) or not 0 < len(common_name) <= _MAX_COMMON_NAME or
+            not common_name.strip() or not common_name.isprintable()):
+        raise KeyFormatError("the common name must be 1 to %d printable characters, such as the Call "
+                             "Center API name" % _MAX_COMMON_NAME)
+    return common_name      # printable text has no lone surrogates, so it encodes as UTF-8
+
+
+def _certificate_days(days: object) -> int:
+    if not _is_int(days) or not 1 <= days <= _MAX_CERTIFICATE_DAYS:    # type: ignore[operator]
+        raise ClaimsError("days must be a whole number from 1 to %d" % _MAX_CERTIFICATE_DAYS)
+    assert isinstance(days, int)
+    return days
+
+
+def _der_encode_time(seconds: int) -> bytes:
+    """A Time (RFC 5280 section 4.1.2.5): UTCTime YYMMDDHHMMSSZ for the years 1950 to 2049,
+    GeneralizedTime YYYYMMDDHHMMSSZ from 2050 on; UTC, whole seconds."""
+    import datetime
+    moment = datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=seconds)
+    if 1950 <= moment.year <= 2049:
+        return _der_encode(_UTC_TIME, moment.strftime("%y%m%d%H%M%SZ").encode("ascii"))
+    return _der_encode(_GENERALIZED_TIME, moment.strftime("%Y%m%d%H%M%SZ").encode("ascii"))
+
+
+def _der_time(item: "Tuple[int, bytes]", what: str) -> int:
+    """A Time (RFC 5280 section 4.1.2.5) in seconds since 1970, read strictly: UTCTime
+    YYMMDDHHMMSSZ (YY from 50 is 19YY, below 50 is 20YY) or GeneralizedTime YYYYMMDDHHMMSSZ. Forms
+    DER does not allow (no seconds, fractions, offsets from UTC) and impossible dates are refused."""
+    import datetime
+    tag, contents = item
+    year_digits = {_UTC_TIME: 2, _GENERALIZED_TIME: 4}.get(tag)
+    if year_digits is None:
+        raise _der_error("%s is not a UTCTime or GeneralizedTime" % what)
+    digits = contents[:-1]
+    if len(digits) != year_digits + 10 or contents[-1:] != b"Z" or not digits.isdigit():
+        raise _der_error("%s is not in the form %sMMDDHHMMSSZ" % (what, "YY" * (year_digits // 2)))
+    year = int(digits[:year_digits])
+    if tag == _UTC_TIME:
+        year += 1900 if year >= 50 else 2000
+    month, day, hour, minute, second = (int(digits[i:i + 2]) for i in range(year_digits, len(digits), 2))
+    try:
+        moment = datetime.datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        raise _der_error("%s is not a valid date and time" % what) from None
+    return int((moment - datetime.datetime(1970, 1, 1)).total_seconds())
+
+
+def _utc_iso(seconds: int) -> str:
+    """A time in seconds since 1970 as ISO 8601 UTC text, e.g. 2026-01-01T00:00:00Z; any year
+    from 1 to 9999, also before 1970."""
+    import datetime
+    return (datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=seconds)).isoformat() + "Z"
+
+
+def _key_identifier(public_key: RSAPublicKey) -> bytes:
+    """RFC 5280 section 4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING's value.
+    SHA-1 names the key here and secures nothing; FIPS-mode hosts allow it only when told so,
+    through usedforsecurity=False (Python 3.9 and later, and some older vendor builds)."""
+    try:
+        digest = hashlib.sha1(public_key._pkcs1_der(), usedforsecurity=False)   # type: ignore[call-arg]
+    except TypeError:        # Pythons without the keyword
+        digest = hashlib.sha1(public_key._pkcs1_der())
+    return digest.digest()
+
+
+def _random_serial_number() -> int:
+    """A serial number (RFC 5280 section 4.1.2.2): positive, at most 20 bytes, unique per issuer.
+    126 random bits: the first bit is 0 (positive) and the second 1, so the INTEGER is always
+    exactly 16 bytes, never padded and never shortened."""
+    octets = bytearray(os.urandom(16))
+    octets[0] = (octets[0] & 0x7F) | 0x40
+    return int.from_bytes(bytes(octets), "big")
+
+
+def self_signed_certificate(key: "Union[RSAPrivateKey, str, BytesLike]", common_name: str, days: int = 365,
+                            now: "Optional[float]" = None) -> str:
+    """A self-signed X.509 v3 certificate (RFC 5280) for `key`, as PEM: the text Salesforce
+    stores on the CallCenter record, from which it takes the public key that checks tokens.
+
+    Subject and issuer are both CN=`common_name` (1 to 64 characters, as a UTF8String). Valid
+    from `now` (seconds since 1970, default the clock, whole seconds) for `days` days (1 to
+    36500). Signed with sha256WithRSAEncryption through sign_rs256. A random 126-bit serial
+    number. Extensions: basicConstraints cA FALSE, critical (this key signs tokens, never
+    certificates, so the certificate grants no authority to issue others even if it is
+    trusted by mistake), and subjectKeyIdentifier. `openssl verify -CAfile CERT CERT` accepts
+    it. KeyFormatError for a key or common name that cannot be used; ClaimsError for `days`
+    or `now` out of range, as for token times.
+    """
+    private_key = load_private_key(key)
+    name = _common_name(common_name)
+    lifetime = _certificate_days(days) * _SECONDS_PER_DAY
+    not_before = int(_epoch(now))
+    if not_before + lifetime > _MAX_EPOCH:
+        raise ClaimsError("the certificate would end after the year 9999; choose fewer days")
+    public_key = private_key.public_key()
+    # Name ::= SEQUENCE { SET { SEQUENCE { id-at-commonName, UTF8String } } }      (section 4.1.2.4)
+    rdn = _der_encode(_SET, _der_encode_sequence(_COMMON_NAME_OID_DER,
+                                                 _der_encode(_UTF8_STRING, name.encode("utf-8"))))
+    subject = _der_encode_sequence(rdn)
+    # Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }
+    # BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, ... }: DER leaves the default
+    # out, so cA FALSE is the empty SEQUENCE. Marked critical (BOOLEAN TRUE).
+    basic_constraints = _der_encode_sequence(
+        _BASIC_CONSTRAINTS_OID_DER, _der_encode(_BOOLEAN, b"\xff"),
+        _der_encode(_OCTET_STRING, _der_encode_sequence()))
+    subject_key_identifier = _der_encode_sequence(
+        _SUBJECT_KEY_ID_OID_DER,
+        _der_encode(_OCTET_STRING, _der_encode(_OCTET_STRING, _key_identifier(public_key))))
+    # TBSCertificate ::= SEQUENCE {                                                 (section 4.1)
+    #     [0] version v3, serialNumber, signature AlgorithmIdentifier, issuer Name,
+    #     validity SEQUENCE { notBefore, notAfter }, subject Name, subjectPublicKeyInfo,
+    #     [3] extensions SEQUENCE OF Extension }
+    tbs_certificate = _der_encode_sequence(
+        _VERSION_3_DER,
+        _der_encode_uint(_random_serial_number()),
+        _SHA256_WITH_RSA_DER,
+        subject,                                     # issuer = subject: self-signed
+        _der_encode_sequence(_der_encode_time(not_before), _der_encode_time(not_before + lifetime)),
+        subject,
+        public_key._spki_der(),
+        _der_encode(0xA3, _der_encode_sequence(basic_constraints, subject_key_identifier)))
+    # Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }
+    signature = sign_rs256(private_key, tbs_certificate)
+    certificate = _der_encode_sequence(tbs_certificate, _SHA256_WITH_RSA_DER,
+                                       _der_encode(_BIT_STRING, b"\x00" + signature))
+    return _pem_wrap("CERTIFICATE", certificate)
+
+
+def _certificate_der(data: "Union[str, BytesLike]") -> "Optional[bytes]":
+    """The DER of the certificate load_public_key(data) takes its key from, or None when that
+    key comes from a public or private key block instead."""
+    for block in _key_blocks(data, "certificate"):
+        kind = _block_kind(block)
+        if kind == "certificate":
+            return block[2]
+        if kind in _PUBLIC_KINDS or kind in _PRIVATE_KINDS:
+            return None
+    return None
+
+
+def _certificate_validity(der: bytes) -> "Tuple[int, int]":
+    """(notBefore, notAfter) of a certificate, in seconds since 1970 (RFC 5280 section 4.1.2.5)."""
+    validity = _der_items(_der_expect(_certificate_fields(der)[3], _SEQUENCE, "validity"), 2, 2, "validity")
+    return _der_time(validity[0], "notBefore"), _der_time(validity[1], "notAfter")
+
+
+def _certificate_subject(der: bytes) -> str:
+    """A certificate's subject as text in the manner of RFC 4514: 'CN=name, O=org, C=US', the
+    most specific name first; special and unprintable characters escaped with a backslash."""
+    subject = _der_expect(_certificate_fields(der)[4], _SEQUENCE, "the subject")
+    names = []
+    for rdn in reversed(_der_items(subject, 0, 64, "the subject")):
+        attributes = _der_items(_der_expect(rdn, _SET, "a name in the subject"), 1, 16, "a name")
+        names.append("+".join(_attribute_text(attribute) for attribute in attributes))
+    return ", ".join(names)
+
+
+def _attribute_text(item: "Tuple[int, bytes]") -> str:
+    """One AttributeTypeAndValue as 'TYPE=value' (RFC 4514 section 2.3); a value of a type that
+    is not a string is shown as '#' and its DER in hexadecimal (section 2.4)."""
+    oid_item, value = _der_items(_der_expect(item, _SEQUENCE, "an attribute"), 2, 2, "an attribute")
+    oid = _der_oid_text(oid_item, "an attribute type")
+    name = _ATTRIBUTE_NAMES.get(oid, oid)
+    encoding = _STRING_ENCODINGS.get(value[0])
+    if encoding is None:
+        return "%s=#%s" % (name, _der_encode(value[0], value[1]).hex())
+    try:
+        text = value[1].decode(encoding)
+    except UnicodeDecodeError:
+        raise _der_error("the %s attribute of the subject is not valid text" % name) from None
+    return "%s=%s" % (name, _rfc4514_escape(text))
+
+
+def _rfc4514_escape(value: str) -> str:
+    """Escape an attribute value as RFC 4514 section 2.4 requires, and unprintable characters as
+    \\XX for each UTF-8 byte, so that no control character reaches the terminal."""
+    escaped = []
+    for index, character in enumerate(value):
+        if (character in '"+,;<>\\' or (character == "#" and index == 0) or
+                (character == " " and index in (0, len(value) - 1))):
+            escaped.append("\\" + character)
+        elif not character.isprintable():
+            escaped.append("".join("\\%02X" % byte for byte in character.encode("utf-8", "surrogatepass")))
+        else:
+            escaped.append(character)
+    return "".join(escaped)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -2468,15 +2810,37 @@ def _signing_inputs(args: "Any", secret: "Optional[Dict[str, Any]]" = None) -> "
         raise _InputError("no Call Center API name: give --call-center, --secret-json, or set SCVJWT_CALL_CENTER")
     key_file = args.key or (None if secret else os.environ.get("SCVJWT_KEY_FILE"))
     if key_file:
+        _warn_if_key_file_open(key_file)
         key_data = _read_source(key_file, "key file")   # type: Union[bytes, str]
     elif secret:
         key_data = _secret_private_key(secret, str(call_center))
     else:
         raise _InputError("no key: give --key PATH, --secret-json PATH, or set SCVJWT_KEY_FILE")
     key = _signing_key(key_data, args)
-    if key.bits < 2048:
-        _warn("the key has %d bits; Salesforce is retiring keys under 2048 bits" % key.bits)
+    _warn_if_small(key.bits)
     return key, org_id, call_center
+
+
+def _warn_if_small(bits: int) -> None:
+    if bits < 2048:
+        _warn("the key has %d bits; Salesforce is retiring keys under 2048 bits" % bits)
+
+
+def _warn_if_key_file_open(path: str) -> None:
+    """Warn, as ssh does for its identity files, when a private key file is open to group or
+    others (any of the permission bits 077). POSIX only: Windows controls access with ACLs,
+    not these bits. Only regular files: standard input ('-'), pipes and terminals have no
+    permissions that protect a key at rest."""
+    import stat
+    if path == "-" or os.name != "posix":
+        return
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return                      # _read_source reports a missing or unreadable file
+    if stat.S_ISREG(mode) and mode & 0o077:
+        _warn("the private key file %s can be read or changed by group or others (permissions %04o); "
+              "restrict it to its owner: chmod 600 %s" % (path, stat.S_IMODE(mode), path))
 
 
 def _print_json(value: object) -> None:
@@ -2541,6 +2905,119 @@ def _cmd_verify(args: "Any") -> int:
         print("scvjwt: error: invalid token (%s): %s" % (error.reason, error), file=sys.stderr)
         return _EXIT_FAILURE
     _print_json({"valid": True, "seconds_left": claims["exp"] - int(time.time()), "claims": claims})
+    return _EXIT_OK
+
+
+_EXPIRY_WARNING_DAYS = 30
+
+
+def _cmd_check(args: "Any") -> int:
+    """Whether the private key and the certificate (or public key) belong together: exit 0 when
+    their public keys are equal, 1 when not. Warns when the certificate is outside its validity
+    or ends within 30 days."""
+    _one_stdin(key=args.key, cert=args.cert, password_file=args.password_file)
+    _warn_if_key_file_open(args.key)
+    key = _signing_key(_read_source(args.key, "key file"), args)
+    cert_data = _read_source(args.cert, "certificate")
+    public = load_public_key(cert_data)
+    certificate = _certificate_der(cert_data)
+    _warn_if_small(key.bits)
+    lines = ["key:          %s (RSA %d bits)" % (key.public_key().fingerprint(), key.bits),
+             "%-13s %s (RSA %d bits)" % ("certificate:" if certificate else "public key:",
+                                         public.fingerprint(), public.bits)]
+    if certificate:
+        not_before, not_after = _certificate_validity(certificate)
+        lines += ["subject:      " + (_certificate_subject(certificate) or "(empty)"),
+                  "not before:   " + _utc_iso(not_before),
+                  "not after:    " + _utc_iso(not_after)]
+        _warn_about_validity(not_before, not_after, time.time())
+    matched = key.public_key() == public
+    lines.append("match:        " + ("yes" if matched else "no"))
+    print("\n".join(lines))
+    if not matched:
+        print("scvjwt: error: the key does not belong to this %s: their public keys differ"
+              % ("certificate" if certificate else "public key"), file=sys.stderr)
+        return _EXIT_FAILURE
+    return _EXIT_OK
+
+
+def _warn_about_validity(not_before: int, not_after: int, now: float) -> None:
+    if now < not_before:
+        _warn("the certificate is not valid yet: it starts on %s" % _utc_iso(not_before))
+    elif now > not_after:
+        _warn("the certificate expired on %s, %d days ago; make a new key and certificate and put "
+              "the certificate on the CallCenter record" % (_utc_iso(not_after),
+                                                           (now - not_after) // _SECONDS_PER_DAY))
+    elif not_after - now < _EXPIRY_WARNING_DAYS * _SECONDS_PER_DAY:
+        _warn("the certificate expires on %s, in %d days" % (_utc_iso(not_after),
+                                                              (not_after - now) // _SECONDS_PER_DAY))
+
+
+def _write_new_file(path: str, data: bytes, mode: int, what: str) -> None:
+    """Create the file `path` holding `data`; an existing file is never replaced. O_CREAT with
+    O_EXCL creates it atomically (an existing name, even a dangling symbolic link, fails) with
+    `mode` from the first instant, so a key made with 0o600 is never readable by others (the
+    umask can only take permissions away). A file left half-written is removed."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    try:
+        descriptor = os.open(path, flags, mode)
+    except FileExistsError:
+        raise _InputError("%s already exists; keygen never overwrites a file" % path) from None
+    except OSError as error:
+        raise _InputError("cannot create the %s file %s: %s" % (what, path, error.strerror or error)) from None
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+    except OSError as error:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass                    # the error below is the one to report
+        raise _InputError("cannot write the %s file %s: %s" % (what, path, error.strerror or error)) from None
+
+
+def _cmd_keygen(args: "Any") -> int:
+    """A new private key file (mode 0600) and, with --cert-out, its self-signed certificate.
+    Every argument is checked before the slow key generation starts."""
+    if args.cert_out is None and (args.cn is not None or args.days is not None):
+        raise _InputError("--cn and --days describe the certificate: give them with --cert-out PATH")
+    if args.cert_out is not None and args.cn is None:
+        raise _InputError("--cert-out needs --cn NAME, the certificate's common name (such as the "
+                          "Call Center API name)")
+    if args.bits == 1024 and not args.allow_1024:
+        raise _InputError("Salesforce is retiring 1024-bit keys; use 2048 bits (the default), or give "
+                          "--allow-1024 for a system that still needs them")
+    paths = [path for path in (args.key_out, args.cert_out) if path is not None]
+    for path in paths:
+        if path == "-":
+            raise _InputError("keygen writes files, not standard output: give a file name")
+        if os.path.lexists(path):
+            raise _InputError("%s already exists; keygen never overwrites a file" % path)
+    if len(paths) == 2 and os.path.abspath(paths[0]) == os.path.abspath(paths[1]):
+        raise _InputError("--key-out and --cert-out name the same file")
+    days = 365 if args.days is None else args.days
+    if args.cert_out is not None:
+        _common_name(args.cn)
+        _certificate_days(days)
+    if args.bits == 1024:
+        _warn("making a 1024-bit key; Salesforce is retiring keys under 2048 bits")
+    key = generate_private_key(args.bits)
+    certificate = None if args.cert_out is None else self_signed_certificate(key, args.cn, days)
+    _write_new_file(args.key_out, key.to_pem(args.format).encode("ascii"), 0o600, "private key")
+    print("private key:  %s (RSA %d bits, %s, permissions %04o)" % (
+        args.key_out, key.bits, {"pkcs8": "PKCS#8", "pkcs1": "PKCS#1"}[args.format],
+        os.stat(args.key_out).st_mode & 0o777))
+    print("fingerprint:  " + key.public_key().fingerprint())
+    if certificate is not None:
+        try:
+            _write_new_file(args.cert_out, certificate.encode("ascii"), 0o644, "certificate")
+        except _InputError as error:
+            raise _InputError("the private key was written to %s, but the certificate was not: %s; "
+                              "delete the key and run keygen again" % (args.key_out, error)) from None
+        der = _certificate_der(certificate)
+        assert der is not None
+        print("certificate:  %s (%s, valid until %s)" % (args.cert_out, _certificate_subject(der),
+                                                          _utc_iso(_certificate_validity(der)[1])))
     return _EXIT_OK
 
 
@@ -2722,11 +3199,11 @@ def _bench_command_cases(key: RSAPrivateKey, folder: str) -> "List[Tuple[str, Ca
 def _cmd_bench(args: "Any") -> int:
     import shutil
     import tempfile
-    if args.bits != 2048:
-        raise _InputError("--bits must be 2048 (other sizes come with key generation)")
+    if args.bits not in (2048, 3072, 4096):
+        raise _InputError("--bits must be 2048, 3072 or 4096")
     if not 0.5 <= args.seconds <= 600:
         raise _InputError("--seconds must be from 0.5 to 600")
-    key = _sample_key()
+    key = _sample_key() if args.bits == 2048 else generate_private_key(args.bits)
     cases = _bench_library_cases(key, args.compare)
     folder = tempfile.mkdtemp(prefix="scvjwt-bench-")
     try:
@@ -2848,6 +3325,11 @@ def _add_signing_options(parser: "Any") -> None:
                         help="set iat back by S seconds (0-300) for hosts whose clock runs fast")
     parser.add_argument("--backend", default="auto", choices=("auto",) + _BACKEND_NAMES,
                         help="signing backend (default auto)")
+    _add_password_options(parser)
+
+
+def _add_password_options(parser: "Any") -> None:
+    """How the command line gets the password of an encrypted key (see _signing_key)."""
     password = parser.add_mutually_exclusive_group()
     password.add_argument("--password-env", metavar="VAR", help="read the password of an encrypted "
                           "key from this environment variable")
@@ -2888,6 +3370,24 @@ def _parser() -> "Any":
     check.add_argument("--call-center", metavar="NAME", help="require this Call Center API name as sub")
     check.add_argument("--audience", metavar="URL", help="require this aud")
     check.add_argument("--leeway", type=int, default=0, metavar="S", help="clock leeway in seconds")
+    pair = command("check", _cmd_check, "check that a private key and a certificate (or public key) "
+                   "belong together")
+    pair.add_argument("--key", required=True, metavar="PATH", help="private key file ('-': standard input)")
+    pair.add_argument("--cert", required=True, metavar="PATH", help="certificate or public key file "
+                      "('-': standard input)")
+    _add_password_options(pair)
+    keygen = command("keygen", _cmd_keygen, "make a private key and a self-signed certificate, in pure Python")
+    keygen.add_argument("--key-out", required=True, metavar="PATH", help="the new private key file "
+                        "(created with permissions 0600; never overwritten)")
+    keygen.add_argument("--bits", type=int, default=2048, choices=sorted(_MILLER_RABIN_ROUNDS),
+                        help="key size (default 2048; 1024 needs --allow-1024)")
+    keygen.add_argument("--format", choices=("pkcs8", "pkcs1"), default="pkcs8",
+                        help="PEM 'PRIVATE KEY' (pkcs8, the default) or 'RSA PRIVATE KEY' (pkcs1)")
+    keygen.add_argument("--cert-out", metavar="PATH", help="also write a self-signed certificate, "
+                        "the PEM text for the CallCenter record")
+    keygen.add_argument("--cn", metavar="NAME", help="the certificate's common name (needed with --cert-out)")
+    keygen.add_argument("--days", type=int, metavar="N", help="days the certificate is valid (default 365)")
+    keygen.add_argument("--allow-1024", action="store_true", help="allow --bits 1024, for old systems")
     command("selftest", _cmd_selftest, "run known-answer tests on every available backend")
     bench = command("bench", _cmd_bench, "measure signing speed of each backend on this host")
     bench.add_argument("--bits", type=int, default=2048, help="key size: 2048 (default), 3072 or 4096")
