@@ -799,6 +799,8 @@ def _recover_primes(n: int, e: int, d: int) -> "Tuple[int, int]":
             if x == n - 1:
                 break
             y = x
+        else:   # g**(e*d - 1) is not 1, as it would be for every g were d right: stop at once
+            break
     raise KeyFormatError("the RSA numbers are inconsistent: n cannot be factored with e and d")
 
 
