@@ -369,12 +369,14 @@ def _pem_body(label: str, body: str) -> "Tuple[Dict[str, str], bytes]":
     its base64 holds. Words, not lines, so that bodies whose newlines became spaces still read."""
     words = body.replace("\\", " ").replace('"', " ").replace("'", " ").split()
     headers = {}
-    while words and ":" in words[0]:
-        name, _, value = words.pop(0).partition(":")
-        if not value and words:
-            value = words.pop(0)
+    first = 0   # the first base64 word: an index, since popping from the front is quadratic on hostile input
+    while first < len(words) and ":" in words[first]:
+        name, _, value = words[first].partition(":")
+        first += 1
+        if not value and first < len(words):
+            value, first = words[first], first + 1
         headers[name] = value
-    der = _b64_decode_strict("".join(words))
+    der = _b64_decode_strict("".join(words[first:]))
     if not der:
         raise KeyFormatError("the PEM block '%s' does not hold valid base64" % label)
     return headers, der
