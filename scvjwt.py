@@ -1242,9 +1242,13 @@ class ReplayCache(object):
 
 
 def _time_claims(claims: "Dict[str, Any]") -> "Tuple[int, int]":
+    """iat and exp: whole seconds from 0 to the latest exp build_claims makes (JSON numbers are
+    unbounded; far beyond that, arithmetic with a float clock or leeway would overflow)."""
     for name in ("iat", "exp"):
-        if not _is_int(claims.get(name)):
-            raise TokenError("malformed", "the token's %s claim is missing or not a whole number" % name)
+        value = claims.get(name)
+        if not _is_int(value) or not 0 <= value <= _MAX_EPOCH + MAX_TTL:
+            raise TokenError("malformed", "the token's %s claim is missing or not a whole number of "
+                             "seconds from 0 to %d" % (name, _MAX_EPOCH + MAX_TTL))
     return claims["iat"], claims["exp"]
 
 
