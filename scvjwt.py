@@ -456,7 +456,7 @@ def _wrong_kind_message(kind: str, wanted: str) -> str:
     if kind in _KEY_TYPE_NAMES.values():
         article = "an" if kind[0] in "AEFHILMNORSX" else "a"   # as the letter's name is spoken
         return "this is %s %s key; scvjwt needs an RSA key" % (article, kind)
-    return "no %s found in the data" % wanted
+    return "could not find %s in the data" % wanted
 
 
 def _check_rsa_algorithm(item: "Tuple[int, bytes]", what: str) -> None:
