@@ -378,12 +378,14 @@ def _pem_body(label: str, body: str) -> "Tuple[Dict[str, str], bytes]":
     its base64 holds. Words, not lines, so that bodies whose newlines became spaces still read."""
     words = body.replace("\\", " ").replace('"', " ").replace("'", " ").split()
     headers = {}
-    while words and ":" in words[0]:
-        name, _, value = words.pop(0).partition(":")
-        if not value and words:
-            value = words.pop(0)
+    first = 0   # the first base64 word: an index, since popping from the front is quadratic on hostile input
+    while first < len(words) and ":" in words[first]:
+        name, _, value = words[first].partition(":")
+        first += 1
+        if not value and first < len(words):
+            value, first = words[first], first + 1
         headers[name] = value
-    der = _b64_decode_strict("".join(words))
+    der = _b64_decode_strict("".join(words[first:]))
     if not der:
         raise KeyFormatError("the PEM block '%s' does not hold valid base64" % label)
     return headers, der
@@ -463,7 +465,7 @@ def _wrong_kind_message(kind: str, wanted: str) -> str:
     if kind in _KEY_TYPE_NAMES.values():
         article = "an" if kind[0] in "AEFHILMNORSX" else "a"   # as the letter's name is spoken
         return "this is %s %s key; scvjwt needs an RSA key" % (article, kind)
-    return "no %s found in the data" % wanted
+    return "could not find %s in the data" % wanted
 
 
 def _check_rsa_algorithm(item: "Tuple[int, bytes]", what: str) -> None:
@@ -1282,6 +1284,8 @@ def _recover_primes(n: int, e: int, d: int) -> "Tuple[int, int]":
             if x == n - 1:
                 break
             y = x
+        else:   # g**(e*d - 1) is not 1, as it would be for every g were d right: stop at once
+            break
     raise KeyFormatError("the RSA numbers are inconsistent: n cannot be factored with e and d")
 
 
@@ -2225,9 +2229,13 @@ class ReplayCache(object):
 
 
 def _time_claims(claims: "Dict[str, Any]") -> "Tuple[int, int]":
+    """iat and exp: whole seconds from 0 to the latest exp build_claims makes (JSON numbers are
+    unbounded; far beyond that, arithmetic with a float clock or leeway would overflow)."""
     for name in ("iat", "exp"):
-        if not _is_int(claims.get(name)):
-            raise TokenError("malformed", "the token's %s claim is missing or not a whole number" % name)
+        value = claims.get(name)
+        if not _is_int(value) or not 0 <= value <= _MAX_EPOCH + MAX_TTL:
+            raise TokenError("malformed", "the token's %s claim is missing or not a whole number of "
+                             "seconds from 0 to %d" % (name, _MAX_EPOCH + MAX_TTL))
     return claims["iat"], claims["exp"]
 
 

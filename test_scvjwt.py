@@ -8,14 +8,18 @@ with a reason when they are absent.
 import atexit
 import base64
 import contextlib
+import hashlib
+import hmac
 import io
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 from unittest import mock
@@ -35,6 +39,12 @@ try:
     HAVE_CRYPTOGRAPHY = True
 except ImportError:
     HAVE_CRYPTOGRAPHY = False
+
+try:
+    from hypothesis import HealthCheck, given, settings, strategies
+    HAVE_HYPOTHESIS = True
+except ImportError:
+    HAVE_HYPOTHESIS = False
 
 needs_cryptography = unittest.skipUnless(HAVE_CRYPTOGRAPHY, "the cryptography package is not installed")
 needs_openssl = unittest.skipUnless(OPENSSL, "the openssl tool is not on PATH")
@@ -132,6 +142,2259 @@ def write_file(folder, name, data, mode=0o600):
 
 
 SAMPLE_KEY = scvjwt._sample_key()
+
+
+# ------------------------------------------------------------------------------------------------
+# Helpers of the tests below: tokens signed over exact bytes, independent fingerprints, openssl,
+# a fixed certificate built without any tool, and the offsets of DER length bytes for the fuzzer
+# ------------------------------------------------------------------------------------------------
+
+PUBLIC_KEY = SAMPLE_KEY.public_key()
+ORG_ID_18 = "00D5e000001AbCdEAK"   # ORG_ID with its checksum, worked out by hand with DOMAIN.md's rule
+RS256_HEADER = {"alg": "RS256", "typ": "JWT"}
+KEY_NUMBER_NAMES = ("n", "e", "d", "p", "q", "dp", "dq", "qi")
+B64URL_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+UUID4 = re.compile(r"\A[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\Z")
+
+
+def key_numbers(key):
+    return tuple(getattr(key, name) for name in KEY_NUMBER_NAMES)
+
+
+def secret_texts(key):
+    """The secret numbers of `key` as decimal and hex text (whole, and their first 16 characters),
+    none of which may appear in any repr, str or error message."""
+    texts = []
+    for value in (key.d, key.p, key.q, key.dp, key.dq, key.qi):
+        for text in ("%d" % value, "%x" % value, "%X" % value):
+            texts += [text, text[:16]]
+    return texts
+
+
+def compact_json(value):
+    return json.dumps(value, separators=(",", ":")).encode("utf-8")
+
+
+def signed_token(header, claims, key=SAMPLE_KEY):
+    """A compact token over exactly these header and claims (dicts, or raw JSON bytes), signed
+    with `key`: for tokens mint() would never make."""
+    encoded = [scvjwt.b64url_encode(part if isinstance(part, bytes) else compact_json(part))
+               for part in (header, claims)]
+    signing_input = ".".join(encoded)
+    return signing_input + "." + scvjwt.b64url_encode(scvjwt.sign_rs256(key, signing_input.encode("ascii")))
+
+
+def standard_claims(now=NOW, ttl=300, **extra):
+    claims = {"iat": now, "exp": now + ttl, "iss": ORG_ID, "sub": CALL_CENTER}
+    claims.update(extra)
+    return claims
+
+
+def token_parts(token):
+    """The decoded (header, claims, signature) bytes of a compact token."""
+    return tuple(scvjwt.b64url_decode(part) for part in token.split("."))
+
+
+def with_signature(token, signature):
+    return token.rsplit(".", 1)[0] + "." + scvjwt.b64url_encode(signature)
+
+
+def independent_fingerprint(spki_der):
+    """'SHA256:' and the unpadded base64 of SHA-256 over SubjectPublicKeyInfo DER that openssl or
+    cryptography wrote: computed here without scvjwt."""
+    return "SHA256:" + base64.b64encode(hashlib.sha256(spki_der).digest()).decode("ascii").rstrip("=")
+
+
+def pem_body_der(pem):
+    """The DER inside the first PEM block of `pem` (bytes or str), decoded here without scvjwt."""
+    text = pem.decode("ascii") if isinstance(pem, bytes) else pem
+    lines = text.strip().splitlines()
+    return base64.b64decode("".join(line for line in lines if not line.startswith("-----")))
+
+
+def run_openssl(*args, **kwargs):
+    """Run the openssl tool and return its standard output (bytes); any failure fails the test."""
+    completed = subprocess.run([OPENSSL] + list(args), input=kwargs.pop("input", None),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    if completed.returncode != 0:
+        raise AssertionError("openssl %s failed: %s" % (" ".join(args),
+                                                        completed.stderr.decode("utf-8", "replace")))
+    return completed.stdout
+
+
+def sample_certificate_der(key=SAMPLE_KEY):
+    """A fixed self-signed X.509 v3 certificate (RFC 5280) for `key`, built from scvjwt's DER
+    encoders and signed with sign_rs256, so that certificate tests need no tool; openssl and
+    cryptography read and verify it (see the differential tests)."""
+    encode, sequence = scvjwt._der_encode, scvjwt._der_encode_sequence
+    sha256_with_rsa = bytes.fromhex("300d06092a864886f70d01010b0500")
+    common_name = bytes.fromhex("0603550403")                     # 2.5.4.3
+    name = sequence(encode(0x31, sequence(common_name, encode(0x0C, b"scvjwt test certificate"))))
+    validity = sequence(encode(0x17, b"260101000000Z"), encode(0x17, b"360101000000Z"))
+    basic_constraints = sequence(bytes.fromhex("0603551d13"), bytes.fromhex("0101ff"),
+                                 encode(0x04, sequence(bytes.fromhex("0101ff"))))   # critical, cA TRUE
+    tbs = sequence(encode(0xA0, scvjwt._der_encode_uint(2)), scvjwt._der_encode_uint(0x5CA1AB1E),
+                   sha256_with_rsa, name, validity, name, key.public_key()._spki_der(),
+                   encode(0xA3, sequence(basic_constraints)))
+    return sequence(tbs, sha256_with_rsa, encode(0x03, b"\x00" + scvjwt.sign_rs256(key, tbs)))
+
+
+SAMPLE_CERTIFICATE_DER = sample_certificate_der()
+SAMPLE_CERTIFICATE_PEM = scvjwt._pem_wrap("CERTIFICATE", SAMPLE_CERTIFICATE_DER)
+
+
+def der_length_offsets(data, base=0):
+    """The offset of the first length byte of every element in a DER tree, walking constructed
+    elements and the BIT and OCTET STRINGs that wrap DER (keys in PKCS#8, SPKI, certificates)."""
+    offsets, pos = [], 0
+    while pos < len(data):
+        try:
+            tag, contents, end = scvjwt._der_read(data, pos)
+        except scvjwt.KeyFormatError:
+            break
+        offsets.append(base + pos + 1)
+        start = end - len(contents)
+        inner = 1 if tag == 0x03 else 0
+        if tag & 0x20 or (tag in (0x03, 0x04) and contents[inner:inner + 1] == b"\x30"):
+            offsets += der_length_offsets(contents[inner:], base + start + inner)
+        pos = end
+    return offsets
+
+
+# ------------------------------------------------------------------------------------------------
+# Errors, base64url, DER and PEM
+# ------------------------------------------------------------------------------------------------
+
+class ErrorsTest(unittest.TestCase):
+    """The error classes of SPEC.md and TokenError.reason."""
+
+    def test_hierarchy(self):
+        for cls in (scvjwt.KeyFormatError, scvjwt.ClaimsError, scvjwt.TokenError):
+            self.assertTrue(issubclass(cls, scvjwt.ScvJwtError) and issubclass(cls, ValueError), cls)
+        self.assertTrue(issubclass(scvjwt.BackendError, scvjwt.ScvJwtError))
+        self.assertFalse(issubclass(scvjwt.BackendError, ValueError))
+        self.assertTrue(issubclass(scvjwt.ScvJwtError, Exception))
+
+    def test_token_error_reasons(self):
+        reasons = ("malformed", "algorithm", "signature", "expired", "future", "lifetime", "issuer",
+                   "subject", "audience", "replay")
+        self.assertEqual(scvjwt.TokenError.REASONS, reasons)
+        for reason in reasons:
+            self.assertEqual(scvjwt.TokenError(reason).reason, reason)
+            self.assertIn(reason, str(scvjwt.TokenError(reason)))
+            self.assertEqual(str(scvjwt.TokenError(reason, "one sentence")), "one sentence")
+        with self.assertRaises(ValueError):
+            scvjwt.TokenError("late")
+
+    def test_token_error_survives_pickling(self):
+        import pickle
+        error = pickle.loads(pickle.dumps(scvjwt.TokenError("expired", "the token expired 5 seconds ago")))
+        self.assertIsInstance(error, scvjwt.TokenError)
+        self.assertEqual((error.reason, str(error)), ("expired", "the token expired 5 seconds ago"))
+
+
+class Base64urlTest(unittest.TestCase):
+    """b64url_encode and the strict b64url_decode (RFC 4648 section 5, unpadded as in RFC 7515)."""
+
+    # RFC 4648 section 10 without padding, and bytes that need the URL alphabet's '-' and '_'.
+    VECTORS = [(b"", ""), (b"f", "Zg"), (b"fo", "Zm8"), (b"foo", "Zm9v"), (b"foob", "Zm9vYg"),
+               (b"fooba", "Zm9vYmE"), (b"foobar", "Zm9vYmFy"), (b"\xfb\xff", "-_8"), (b"\xff\xfe\xfd", "__79")]
+
+    def test_known_answers(self):
+        for data, text in self.VECTORS:
+            self.assertEqual(scvjwt.b64url_encode(data), text)
+            self.assertEqual(scvjwt.b64url_decode(text), data)
+            self.assertEqual(scvjwt.b64url_decode(text.encode("ascii")), data)
+        self.assertEqual(scvjwt.b64url_encode(bytearray(b"foo")), "Zm9v")
+        self.assertEqual(scvjwt.b64url_encode(memoryview(b"foo")), "Zm9v")
+        self.assertEqual(scvjwt.b64url_decode(memoryview(b"Zm9v")), b"foo")
+
+    def test_agrees_with_the_standard_library(self):
+        rng = random.Random(4648)
+        for size in range(200):
+            data = bytes(rng.getrandbits(8) for _ in range(size))
+            expected = base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+            self.assertEqual(scvjwt.b64url_encode(data), expected)
+            self.assertEqual(scvjwt.b64url_decode(expected), data)
+
+    def test_strictness(self):
+        refused = ["Zg==", "Zg=", "Zm9v=", "=", "Zm 9v", "Zm9v\n", " Zm9v", "Zm9v\t", "Zm9v\r\n",
+                   "Zm+v", "Zm/v", "Zm9v.", "Z\u00e9", "Zm9v\x00", "\uff3a\uff47",   # fullwidth letters
+                   "Z", "Zm9vY", "Zm9vYmFyZ",                                      # length 1 mod 4
+                   "Zh", "Zm9", "Zm9vYh", "-_9"]                                   # unused bits set
+        for text in refused:
+            for value in (text, text.encode("utf-8")):
+                with self.assertRaises(scvjwt.TokenError, msg=repr(value)) as caught:
+                    scvjwt.b64url_decode(value)
+                self.assertEqual(caught.exception.reason, "malformed")
+
+    def test_one_canonical_text_per_byte(self):
+        """Of the 4096 two-character texts exactly 256 decode, one for each byte value."""
+        decoded = {}
+        for first in B64URL_CHARACTERS:
+            for second in B64URL_CHARACTERS:
+                try:
+                    decoded[first + second] = scvjwt.b64url_decode(first + second)
+                except scvjwt.TokenError:
+                    pass
+        self.assertEqual(sorted(decoded.values()), [bytes([i]) for i in range(256)])
+        for text, data in decoded.items():
+            self.assertEqual(scvjwt.b64url_encode(data), text)
+
+    def test_wrong_types(self):
+        for value in (None, 5, 1.5, ["Zg"], {"Zg": 1}):
+            with self.assertRaises(scvjwt.TokenError):
+                scvjwt.b64url_decode(value)
+        for value in (None, "text", 5, [1]):
+            with self.assertRaises(scvjwt.ScvJwtError):
+                scvjwt.b64url_encode(value)
+
+
+class DerReaderTest(unittest.TestCase):
+    """The strict DER reader under every key format (X.690 section 10): definite lengths in their
+    shortest form, minimal non-negative INTEGERs, nothing read past a parent, no trailing bytes."""
+
+    def pkcs1_elements(self):
+        return [scvjwt._der_encode_uint(value) for value in (0,) + key_numbers(SAMPLE_KEY)]
+
+    def pkcs1(self, elements):
+        return scvjwt._der_encode(0x30, b"".join(elements))
+
+    def pkcs8(self, version=0, algorithm=None, private_key=None):
+        return scvjwt._der_encode_sequence(
+            scvjwt._der_encode_uint(version), scvjwt._RSA_ALGORITHM_DER if algorithm is None else algorithm,
+            scvjwt._der_encode(0x04, SAMPLE_KEY._pkcs1_der() if private_key is None else private_key))
+
+    def assertRefused(self, data, words, loader=scvjwt.load_private_key):
+        with self.assertRaises(scvjwt.KeyFormatError) as caught:
+            loader(data)
+        self.assertIn(words, str(caught.exception))
+        for secret in secret_texts(SAMPLE_KEY):
+            self.assertNotIn(secret, str(caught.exception))
+
+    def test_well_formed_baseline(self):
+        self.assertEqual(scvjwt.load_private_key(self.pkcs1(self.pkcs1_elements())), SAMPLE_KEY)
+        self.assertEqual(scvjwt.load_private_key(self.pkcs8()), SAMPLE_KEY)
+
+    def test_lengths(self):
+        der = self.pkcs1(self.pkcs1_elements())
+        self.assertEqual(der[:2], b"\x30\x82")
+        self.assertRefused(b"\x30\x83\x00" + der[2:], "shortest form")             # a leading zero length byte
+        elements = self.pkcs1_elements()
+        elements[0] = b"\x02\x81\x01\x00"                                           # long form for 1
+        self.assertRefused(self.pkcs1(elements), "shortest form")
+        self.assertRefused(b"\x30\x80" + der[4:] + b"\x00\x00", "indefinite")
+        self.assertRefused(b"\x30\x85\x00\x00\x00\x01\x0a" + der[4:], "past the end")   # 5 length bytes
+        self.assertRefused(b"\x30\x84\x7f\xff\xff\xff" + der[4:], "past the end")
+        self.assertRefused(der[:-1], "past the end")
+        self.assertRefused(der + b"\x00", "bytes follow")
+
+    def test_nothing_is_read_past_a_parent(self):
+        elements = self.pkcs1_elements()
+        last = elements[-1]
+        elements[-1] = last[:2] + bytes([last[2] + 1]) + last[3:] if last[1] == 0x81 else \
+            last[:3] + bytes([last[3] + 1]) + last[4:]
+        self.assertRefused(self.pkcs1(elements), "past the end")
+        # inside a PKCS#8 key whose attributes follow, the bytes after qi exist, but not in qi's parent
+        pkcs8 = scvjwt._der_encode_sequence(scvjwt._der_encode_uint(0), scvjwt._RSA_ALGORITHM_DER,
+                                            scvjwt._der_encode(0x04, self.pkcs1(elements)),
+                                            scvjwt._der_encode(0xA0, b"\x30\x00"))
+        self.assertRefused(pkcs8, "past the end")
+        self.assertRefused(self.pkcs1(self.pkcs1_elements() + [b"\x02"]), "ends inside an element")
+
+    def test_integers(self):
+        for version, words in ((b"\x02\x01\xff", "negative"), (b"\x02\x02\x00\x00", "leading zero"),
+                               (b"\x02\x00", "empty INTEGER"), (b"\x1f\x01\x00", "high tag")):
+            elements = self.pkcs1_elements()
+            elements[0] = version
+            self.assertRefused(self.pkcs1(elements), words)
+        elements = self.pkcs1_elements()
+        elements[1] = scvjwt._der_encode(0x02, b"\x00" + SAMPLE_KEY.n.to_bytes(257, "big"))
+        self.assertRefused(self.pkcs1(elements), "leading zero")
+
+    def test_structure(self):
+        elements = self.pkcs1_elements()
+        self.assertRefused(self.pkcs1([scvjwt._der_encode_uint(1)] + elements[1:]), "multi-prime")
+        self.assertRefused(self.pkcs1(elements + [scvjwt._der_encode_uint(1)] * 2), "more than 10")
+        self.assertRefused(self.pkcs1(elements[:5]), "could not find an RSA private key")
+        self.assertRefused(scvjwt._der_encode(0x31, b"".join(elements)), "neither PEM")
+        self.assertRefused(scvjwt._pem_wrap("RSA PRIVATE KEY", scvjwt._der_encode(0x31, b"".join(elements))),
+                           "not a SEQUENCE")
+
+    def test_pkcs8(self):
+        self.assertEqual(scvjwt.load_private_key(self.pkcs8(version=1)), SAMPLE_KEY)    # RFC 5958 v2
+        self.assertRefused(self.pkcs8(version=2), "PKCS#8 version")
+        oid = bytes.fromhex("06092a864886f70d010101")
+        self.assertEqual(scvjwt.load_private_key(self.pkcs8(algorithm=scvjwt._der_encode_sequence(oid))),
+                         SAMPLE_KEY)                                                  # parameters absent
+        self.assertRefused(self.pkcs8(algorithm=scvjwt._der_encode_sequence(oid, b"\x02\x01\x00")), "NULL")
+        pss = bytes.fromhex("06092a864886f70d01010a")                                 # 1.2.840.113549.1.1.10
+        self.assertRefused(self.pkcs8(algorithm=scvjwt._der_encode_sequence(pss)), "RSA-PSS")
+        self.assertRefused(self.pkcs8(algorithm=scvjwt._der_encode_sequence(b"\x06\x03\x2a\x03\x04")), "1.2.3.4")
+        self.assertRefused(self.pkcs8(algorithm=scvjwt._der_encode_sequence(b"\x06\x03\x2a\x80\x04")), "padded arc")
+        self.assertRefused(self.pkcs8(algorithm=scvjwt._der_encode_sequence(b"\x06\x41" + b"\x81" * 64 + b"\x01")),
+                           "object identifier")
+        self.assertRefused(self.pkcs8(algorithm=scvjwt._der_encode_sequence(b"\x06\x02\x2a\x86")),
+                           "object identifier")                                       # last arc unfinished
+        self.assertRefused(self.pkcs8(private_key=b"\x30\x00"), "fewer than 9")
+
+    def test_public_structures(self):
+        spki = PUBLIC_KEY._spki_der()
+        self.assertEqual(scvjwt.load_public_key(spki), PUBLIC_KEY)
+        rsa_public_key = scvjwt._der_encode_sequence(scvjwt._der_encode_uint(SAMPLE_KEY.n),
+                                                     scvjwt._der_encode_uint(SAMPLE_KEY.e))
+        self.assertEqual(scvjwt.load_public_key(rsa_public_key), PUBLIC_KEY)
+        partial_bits = scvjwt._der_encode_sequence(scvjwt._RSA_ALGORITHM_DER,
+                                                   scvjwt._der_encode(0x03, b"\x01" + rsa_public_key))
+        self.assertRefused(partial_bits, "whole bytes", scvjwt.load_public_key)
+        self.assertRefused(spki + b"\x00", "bytes follow", scvjwt.load_public_key)
+
+    def test_certificates(self):
+        self.assertEqual(scvjwt.load_public_key(SAMPLE_CERTIFICATE_DER), PUBLIC_KEY)
+        fields = scvjwt._der_items(scvjwt._der_sequence(SAMPLE_CERTIFICATE_DER, 3, 3, "c")[0][1], 1, 10, "t")
+        short_tbs = scvjwt._der_encode(0x30, b"".join(scvjwt._der_encode(tag, value) for tag, value in fields[:6]))
+        certificate = scvjwt._der_encode_sequence(short_tbs, scvjwt._der_encode(0x30, b"\x06\x00"),
+                                                  scvjwt._der_encode(0x03, b"\x00"))
+        self.assertRefused(certificate, "too few fields", scvjwt.load_public_key)
+
+
+class PemTest(unittest.TestCase):
+    """PEM (RFC 7468) as it arrives after copying through JSON, env files, shells and Windows: every
+    form of damage loads the right key; what is not a usable key is refused with a clear sentence."""
+
+    def damaged_forms(self, pem):
+        """(name, text) pairs: the same PEM after each kind of transport damage."""
+        body_lines = pem.strip().splitlines()[1:-1]
+        return [
+            ("literal \\n", pem.replace("\n", "\\n")),
+            ("doubly escaped \\\\n", pem.replace("\n", "\\\\n")),
+            ("JSON string body", json.dumps(pem)[1:-1]),
+            ("CRLF", pem.replace("\n", "\r\n")),
+            ("CR", pem.replace("\n", "\r")),
+            ("newlines turned into spaces", pem.replace("\n", " ")),
+            ("newlines turned into tabs", pem.replace("\n", "\t")),
+            ("one line", pem.replace("\n", "")),
+            ("double quotes", '"%s"' % pem),
+            ("single quotes around escaped text", "'%s'" % pem.replace("\n", "\\n")),
+            ("env file line", 'SCVJWT_KEY="%s"\n' % pem.replace("\n", "\\n")),
+            ("indentation", "\n".join("    " + line for line in pem.splitlines()) + "\n"),
+            ("blank lines around", "\n\n  \n" + pem + "\n\n"),
+            ("text before and after", "Here is the key you asked for:\n" + pem + "\nThanks, ops\n"),
+            ("a certificate before", SAMPLE_CERTIFICATE_PEM + pem),
+            ("a certificate after", pem + SAMPLE_CERTIFICATE_PEM),
+            ("bare base64 DER", "".join(body_lines)),
+            ("bare base64 DER in lines", "\n".join(body_lines) + "\n"),
+            ("bare base64 DER in quotes", '"%s"' % "".join(body_lines)),
+        ]
+
+    def test_damaged_private_keys_load(self):
+        for fmt in ("pkcs8", "pkcs1"):
+            for name, text in self.damaged_forms(SAMPLE_KEY.to_pem(fmt)):
+                for data in (text, text.encode("utf-8")):
+                    self.assertEqual(scvjwt.load_private_key(data), SAMPLE_KEY, "%s %s" % (fmt, name))
+
+    def test_damaged_public_keys_load(self):
+        for name, text in self.damaged_forms(PUBLIC_KEY.to_pem()) + self.damaged_forms(SAMPLE_CERTIFICATE_PEM):
+            for data in (text, text.encode("utf-8")):
+                self.assertEqual(scvjwt.load_public_key(data), PUBLIC_KEY, name)
+
+    def test_encodings_of_the_file(self):
+        pem = SAMPLE_KEY.to_pem()
+        forms = {
+            "UTF-8 with BOM": b"\xef\xbb\xbf" + pem.encode("ascii"),
+            "UTF-16 LE with BOM (Windows PowerShell >)": b"\xff\xfe" + pem.replace("\n", "\r\n").encode("utf-16-le"),
+            "UTF-16 BE with BOM": b"\xfe\xff" + pem.encode("utf-16-be"),
+            "Latin-1 text around": b"Cl\xe9 priv\xe9e :\n" + pem.encode("ascii"),
+        }
+        for name, data in forms.items():
+            self.assertEqual(scvjwt.load_private_key(data), SAMPLE_KEY, name)
+        self.assertEqual(scvjwt.load_public_key(b"\xff\xfe" + PUBLIC_KEY.to_pem().encode("utf-16-le")), PUBLIC_KEY)
+
+    def test_pem_writing(self):
+        for text, label in ((SAMPLE_KEY.to_pem(), "PRIVATE KEY"), (SAMPLE_KEY.to_pem("pkcs1"), "RSA PRIVATE KEY"),
+                            (PUBLIC_KEY.to_pem(), "PUBLIC KEY")):
+            lines = text.splitlines()
+            self.assertEqual((lines[0], lines[-1]), ("-----BEGIN %s-----" % label, "-----END %s-----" % label))
+            self.assertTrue(text.endswith("-----\n"))
+            self.assertTrue(all(0 < len(line) <= 64 for line in lines[1:-1]))
+            self.assertTrue(all(len(line) == 64 for line in lines[1:-2]))
+
+    def assertRefused(self, data, words, loader=scvjwt.load_private_key):
+        with self.assertRaises(scvjwt.KeyFormatError) as caught:
+            loader(data)
+        self.assertIn(words, str(caught.exception))
+        return str(caught.exception)
+
+    def test_refusals(self):
+        pem = SAMPLE_KEY.to_pem()
+        self.assertRefused(pem.split("-----END")[0], "no END line")
+        self.assertRefused(pem.replace("MII", "M!I", 1), "valid base64")
+        self.assertRefused("-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----\n", "valid base64")
+        self.assertRefused("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n"
+                           "-----END OPENSSH PRIVATE KEY-----\n", "ssh-keygen")
+        self.assertRefused(scvjwt._pem_wrap("CERTIFICATE REQUEST", b"\x30\x00"), "certificate signing request")
+        self.assertRefused(scvjwt._pem_wrap("CERTIFICATE", SAMPLE_CERTIFICATE_DER), "this is a certificate")
+        self.assertRefused(PUBLIC_KEY.to_pem(), "this is a public key")
+        self.assertRefused(scvjwt._pem_wrap("FOO", b"\x30\x00"), "could not find an RSA private key")
+        self.assertRefused(scvjwt._pem_wrap("FOO", b"\x30\x00"), "could not find an RSA public key",
+                           scvjwt.load_public_key)
+        for data in ("", b"", "just some text", b"\x00\x01\x02", "   \n"):
+            self.assertRefused(data, "neither PEM")
+        self.assertRefused(b"\xff\xfe" + b"\x00" * 3, "UTF-16")
+        for value in (None, 5, ["-----BEGIN"], 1.5):
+            self.assertRefused(value, "must be bytes or str")
+            self.assertRefused(value, "must be bytes or str", scvjwt.load_public_key)
+        message = self.assertRefused(PUBLIC_KEY, "public key")
+        self.assertIn("private key", message)
+        self.assertRefused(SAMPLE_KEY.to_pem(), "password must be", lambda data: scvjwt.load_private_key(data, 5))
+
+    def test_objects_and_other_forms(self):
+        self.assertIs(scvjwt.load_private_key(SAMPLE_KEY), SAMPLE_KEY)
+        self.assertIs(scvjwt.load_public_key(PUBLIC_KEY), PUBLIC_KEY)
+        self.assertEqual(scvjwt.load_public_key(SAMPLE_KEY), PUBLIC_KEY)
+        self.assertEqual(scvjwt.load_public_key(SAMPLE_KEY.to_pem("pkcs1")), PUBLIC_KEY)
+        self.assertEqual(scvjwt.load_public_key(SAMPLE_KEY._pkcs8_der()), PUBLIC_KEY)
+        self.assertEqual(scvjwt.load_private_key(bytearray(SAMPLE_KEY._pkcs1_der())), SAMPLE_KEY)
+        self.assertEqual(scvjwt.load_private_key(memoryview(SAMPLE_KEY.to_pem().encode("ascii"))), SAMPLE_KEY)
+        # a password given for a key that is not encrypted is ignored
+        self.assertEqual(scvjwt.load_private_key(SAMPLE_KEY.to_pem(), password="unused"), SAMPLE_KEY)
+        self.assertEqual(scvjwt.load_private_key(SAMPLE_KEY.to_pem(), password=b"unused"), SAMPLE_KEY)
+
+
+# ------------------------------------------------------------------------------------------------
+# RSA keys, signing and verification
+# ------------------------------------------------------------------------------------------------
+
+class RSAPublicKeyTest(unittest.TestCase):
+    """RSAPublicKey: bounds on the numbers, equality, hashing, PEM, fingerprint, immutability."""
+
+    def test_attributes(self):
+        key = scvjwt.RSAPublicKey(SAMPLE_KEY.n, 65537)
+        self.assertEqual((key.n, key.e, key.bits), (SAMPLE_KEY.n, 65537, 2048))
+        self.assertEqual(scvjwt.RSAPublicKey(SAMPLE_KEY.n, 3).e, 3)              # e = 3 is accepted
+
+    def test_equality_and_hash(self):
+        same = scvjwt.RSAPublicKey(SAMPLE_KEY.n, SAMPLE_KEY.e)
+        other = scvjwt.RSAPublicKey(SAMPLE_KEY.n, 3)
+        self.assertEqual(same, PUBLIC_KEY)
+        self.assertFalse(same != PUBLIC_KEY)
+        self.assertEqual(hash(same), hash(PUBLIC_KEY))
+        self.assertEqual(len({same, PUBLIC_KEY, other}), 2)
+        self.assertNotEqual(other, PUBLIC_KEY)
+        self.assertNotEqual(PUBLIC_KEY, SAMPLE_KEY)
+        self.assertNotEqual(PUBLIC_KEY, (SAMPLE_KEY.n, SAMPLE_KEY.e))
+        self.assertNotEqual(PUBLIC_KEY, None)
+
+    def test_pem_round_trip(self):
+        self.assertEqual(scvjwt.load_public_key(PUBLIC_KEY.to_pem()), PUBLIC_KEY)
+        self.assertEqual(pem_body_der(PUBLIC_KEY.to_pem()), PUBLIC_KEY._spki_der())
+
+    def test_fingerprint(self):
+        fingerprint = PUBLIC_KEY.fingerprint()
+        self.assertRegex(fingerprint, r"\ASHA256:[A-Za-z0-9+/]{43}\Z")
+        self.assertEqual(fingerprint, independent_fingerprint(pem_body_der(PUBLIC_KEY.to_pem())))
+        self.assertNotEqual(scvjwt.RSAPublicKey(SAMPLE_KEY.n, 3).fingerprint(), fingerprint)
+        self.assertIn(fingerprint, repr(PUBLIC_KEY))
+
+    def test_immutable(self):
+        with self.assertRaises(AttributeError):
+            PUBLIC_KEY.n = 5
+        with self.assertRaises(AttributeError):
+            PUBLIC_KEY.other = 5
+        with self.assertRaises(AttributeError):
+            del PUBLIC_KEY.e
+        self.assertFalse(hasattr(PUBLIC_KEY, "__dict__"))
+        self.assertEqual(PUBLIC_KEY.n, SAMPLE_KEY.n)
+
+    def test_refused_numbers(self):
+        n = SAMPLE_KEY.n
+        cases = [
+            ((1 << 1022) + 1, 65537, "1023 bits"), (n >> 1025 | 1, 65537, "at least 1024"),
+            ((1 << 16384) + 1, 65537, "16385 bits"), (n + 1, 65537, "even"),
+            (n, 65536, "odd"), (n, 2, "odd"), (n, 1, "at least 3"), (n, 0, "at least 3"), (n, -3, "at least 3"),
+            (n, n, "too large"), (n, (1 << 257) + 1, "too large"),
+            (True, 3, "integers"), (n, True, "integers"), (str(n), 3, "integers"), (n, "3", "integers"),
+            (float(1 << 1020), 3, "integers"), (None, 3, "integers"), (n, 3.0, "integers"),
+        ]
+        for modulus, exponent, words in cases:
+            with self.assertRaises(scvjwt.KeyFormatError, msg=words) as caught:
+                scvjwt.RSAPublicKey(modulus, exponent)
+            self.assertIn(words, str(caught.exception))
+        self.assertEqual(scvjwt.RSAPublicKey((1 << 1023) + 1, 3).bits, 1024)
+        self.assertEqual(scvjwt.RSAPublicKey((1 << 16383) + 1, 3).bits, 16384)
+
+
+class RSAPrivateKeyTest(unittest.TestCase):
+    """RSAPrivateKey: recovering p and q, filling the CRT values, refusing inconsistent numbers,
+    never showing a secret, immutability, PEM round trips."""
+
+    def test_recovers_the_primes(self):
+        key = scvjwt.RSAPrivateKey(SAMPLE_KEY.n, SAMPLE_KEY.e, SAMPLE_KEY.d)
+        self.assertEqual({key.p, key.q}, {scvjwt._SAMPLE_P, scvjwt._SAMPLE_Q})
+        self.assertEqual((key.dp, key.dq), (key.d % (key.p - 1), key.d % (key.q - 1)))
+        self.assertEqual(key.qi * key.q % key.p, 1)
+        self.assertEqual(key.public_key(), PUBLIC_KEY)
+        self.assertEqual(scvjwt.sign_rs256(key, b"message"), scvjwt.sign_rs256(SAMPLE_KEY, b"message"))
+
+    def test_recovery_with_small_exponents(self):
+        p, q = scvjwt._SAMPLE_P, scvjwt._SAMPLE_Q
+        lam = (p - 1) * (q - 1) // scvjwt._gcd(p - 1, q - 1)
+        exponents = [e for e in (3, 5, 7, 11, 13, 17, 19, 23) if scvjwt._gcd(e, lam) == 1]
+        self.assertTrue(exponents)
+        for e in exponents:
+            key = scvjwt.RSAPrivateKey(p * q, e, scvjwt._inverse_mod(e, lam))
+            self.assertEqual({key.p, key.q}, {p, q}, e)
+
+    def test_fills_missing_crt_values(self):
+        n, e, d, p, q = SAMPLE_KEY.n, SAMPLE_KEY.e, SAMPLE_KEY.d, SAMPLE_KEY.p, SAMPLE_KEY.q
+        for key in (scvjwt.RSAPrivateKey(n, e, d, p, q), scvjwt.RSAPrivateKey(n, e, d, p=p),
+                    scvjwt.RSAPrivateKey(n, e, d, q=q), scvjwt.RSAPrivateKey(n, e, d, p, q, qi=SAMPLE_KEY.qi)):
+            self.assertEqual(key_numbers(key), key_numbers(SAMPLE_KEY))
+            self.assertEqual(key, SAMPLE_KEY)
+        self.assertEqual(SAMPLE_KEY.dp, d % (p - 1))
+        self.assertEqual(SAMPLE_KEY.dq, d % (q - 1))
+        self.assertEqual(SAMPLE_KEY.qi, scvjwt._inverse_mod(q, p))
+
+    def test_refuses_inconsistent_numbers(self):
+        k = SAMPLE_KEY
+        lam = (k.p - 1) * (k.q - 1) // scvjwt._gcd(k.p - 1, k.q - 1)
+        cases = [
+            dict(d=k.d + 2), dict(d=k.d + 2, p=None, q=None), dict(d=k.d + lam // 2, p=None, q=None),
+            dict(d=1), dict(d=k.n), dict(d=k.n + 5), dict(d=0), dict(d=-k.d),
+            dict(dp=k.dp + 1), dict(dq=k.dq ^ 1), dict(qi=k.qi + 1), dict(qi=0), dict(qi=k.p + k.qi),
+            dict(p=k.p + 2), dict(q=k.q - 2), dict(p=k.p, q=k.p), dict(p=1, q=k.n), dict(p=k.n, q=1),
+            dict(p=None, q=k.q + 2), dict(p=3, q=None), dict(p=k.q, q=k.p, qi=k.qi),
+        ]
+        for change in cases:
+            numbers = dict(zip(KEY_NUMBER_NAMES, key_numbers(k)))
+            numbers.update(change)
+            with self.assertRaises(scvjwt.KeyFormatError, msg=str(sorted(change))) as caught:
+                scvjwt.RSAPrivateKey(**numbers)
+            message = str(caught.exception)
+            self.assertTrue("inconsistent" in message or "positive integers" in message, message)
+            for secret in secret_texts(k):
+                self.assertNotIn(secret, message)
+
+    def test_refuses_a_square_modulus(self):
+        p = scvjwt._SAMPLE_P
+        d = scvjwt._inverse_mod(65537, p * (p - 1))
+        with self.assertRaises(scvjwt.KeyFormatError):
+            scvjwt.RSAPrivateKey(p * p, 65537, d, p, p)
+
+    def test_refuses_sizes_and_exponents(self):
+        k = SAMPLE_KEY
+        for n, e, words in (((1 << 1022) + 1, 65537, "at least 1024"), ((1 << 16384) + 1, 65537, "16384"),
+                            (k.n, 65536, "odd"), (k.n, 2, "odd"), (k.n, 1, "at least 3")):
+            with self.assertRaises(scvjwt.KeyFormatError) as caught:
+                scvjwt.RSAPrivateKey(n, e, 3)
+            self.assertIn(words, str(caught.exception))
+
+    def test_refuses_numbers_that_are_not_integers(self):
+        k = SAMPLE_KEY
+        for name in KEY_NUMBER_NAMES:
+            for bad in (True, str(getattr(k, name)), float(getattr(k, name) % (1 << 1000)), [getattr(k, name)]):
+                numbers = dict(zip(KEY_NUMBER_NAMES, key_numbers(k)))
+                numbers[name] = bad
+                with self.assertRaises(scvjwt.KeyFormatError, msg="%s=%s" % (name, type(bad).__name__)):
+                    scvjwt.RSAPrivateKey(**numbers)
+
+    def test_repr_and_str_show_no_secret(self):
+        for key in (SAMPLE_KEY, scvjwt.RSAPrivateKey(SAMPLE_KEY.n, SAMPLE_KEY.e, SAMPLE_KEY.d)):
+            for text in (repr(key), str(key), "%s" % key, "{0!r}".format(key), repr([key])):
+                for secret in secret_texts(key):
+                    self.assertNotIn(secret, text)
+                self.assertIn("2048", text)
+                self.assertIn(PUBLIC_KEY.fingerprint(), text)
+
+    def test_immutable(self):
+        for name in KEY_NUMBER_NAMES + ("bits", "other"):
+            with self.assertRaises(AttributeError):
+                setattr(SAMPLE_KEY, name, 5)
+        with self.assertRaises(AttributeError):
+            del SAMPLE_KEY.d
+        self.assertFalse(hasattr(SAMPLE_KEY, "__dict__"))
+        with self.assertRaises(TypeError):
+            hash(SAMPLE_KEY)                              # secret numbers make poor dictionary keys
+        self.assertEqual(scvjwt.load_private_key(SAMPLE_KEY.to_pem()), SAMPLE_KEY)
+
+    def test_equality(self):
+        self.assertEqual(SAMPLE_KEY, scvjwt._sample_key())
+        self.assertFalse(SAMPLE_KEY != scvjwt._sample_key())
+        self.assertNotEqual(SAMPLE_KEY, PUBLIC_KEY)
+        self.assertNotEqual(SAMPLE_KEY, SAMPLE_KEY.to_pem())
+
+    def test_pem_round_trips(self):
+        for fmt, label in (("pkcs8", "PRIVATE KEY"), ("pkcs1", "RSA PRIVATE KEY")):
+            text = SAMPLE_KEY.to_pem(fmt)
+            self.assertTrue(text.startswith("-----BEGIN %s-----\n" % label), fmt)
+            loaded = scvjwt.load_private_key(text)
+            self.assertEqual(key_numbers(loaded), key_numbers(SAMPLE_KEY))
+            self.assertEqual(loaded.to_pem(fmt), text)
+        self.assertEqual(SAMPLE_KEY.to_pem(), SAMPLE_KEY.to_pem("pkcs8"))
+        self.assertEqual(pem_body_der(SAMPLE_KEY.to_pem("pkcs1")), SAMPLE_KEY._pkcs1_der())
+        for fmt in ("der", "PKCS8", "", None, 8):
+            with self.assertRaises(scvjwt.KeyFormatError):
+                SAMPLE_KEY.to_pem(fmt)
+
+
+class SignVerifyTest(unittest.TestCase):
+    """sign_rs256 and verify_rs256 (RFC 8017 section 8.2) with the pure backend."""
+
+    # b"leading zero 36" is the first message of the form b"leading zero %d" whose signature with
+    # the sample key starts with a zero byte (found once by search, checked below).
+    LEADING_ZERO_MESSAGE = b"leading zero 36"
+
+    def test_known_answer(self):
+        """The pinned sample token's signature, which openssl and cryptography also produce."""
+        signing_input, signature = scvjwt._SAMPLE_TOKEN.rsplit(".", 1)
+        self.assertEqual(scvjwt.sign_rs256(SAMPLE_KEY, signing_input.encode("ascii"), backend="pure"),
+                         scvjwt.b64url_decode(signature))
+
+    def test_encoding_is_emsa_pkcs1_v15(self):
+        """RSAVP1 of the signature is 00 01 FF..FF 00 DigestInfo(SHA-256) (RFC 8017 section 9.2)."""
+        message = b"The quick brown fox"
+        signature = scvjwt.sign_rs256(SAMPLE_KEY, message)
+        self.assertEqual(len(signature), 256)
+        digest_info = bytes.fromhex("3031300d060960864801650304020105000420") + hashlib.sha256(message).digest()
+        expected = b"\x00\x01" + b"\xff" * (256 - 3 - len(digest_info)) + b"\x00" + digest_info
+        self.assertEqual(pow(int.from_bytes(signature, "big"), SAMPLE_KEY.e, SAMPLE_KEY.n).to_bytes(256, "big"),
+                         expected)
+
+    def test_every_backend_and_key_form_gives_the_same_bytes(self):
+        expected = scvjwt.sign_rs256(SAMPLE_KEY, b"message", backend="pure")
+        self.assertIn("pure", scvjwt.backends())
+        self.assertTrue(set(scvjwt.backends()) <= {"pure", "openssl", "cryptography"})
+        for backend in ["auto"] + scvjwt.backends():
+            self.assertEqual(scvjwt.sign_rs256(SAMPLE_KEY, b"message", backend=backend), expected, backend)
+        for key in (SAMPLE_KEY.to_pem(), SAMPLE_KEY.to_pem("pkcs1").encode("ascii"), SAMPLE_KEY._pkcs8_der(),
+                    SAMPLE_KEY._pkcs1_der()):
+            self.assertEqual(scvjwt.sign_rs256(key, b"message"), expected)
+        for message in (bytearray(b"message"), memoryview(b"message")):
+            self.assertEqual(scvjwt.sign_rs256(SAMPLE_KEY, message), expected)
+
+    def test_signing_draws_randomness_for_blinding(self):
+        from unittest import mock
+        with mock.patch.object(scvjwt.os, "urandom", wraps=os.urandom) as urandom:
+            scvjwt.sign_rs256(SAMPLE_KEY, b"message", backend="pure")
+        self.assertTrue(urandom.called)
+
+    def test_a_faulty_signature_is_never_released(self):
+        from unittest import mock
+
+        def faulty(key, message, encoded_message):
+            good = scvjwt._sign_pure(key, message, encoded_message)
+            return bytes([good[0] ^ 0x10]) + good[1:]
+
+        with mock.patch.dict(scvjwt._SIGNERS, {"pure": faulty}):
+            with self.assertRaises(scvjwt.BackendError) as caught:
+                scvjwt.sign_rs256(SAMPLE_KEY, b"message", backend="pure")
+        self.assertIn("not released", str(caught.exception))
+
+    def test_verify(self):
+        message = b"message"
+        signature = scvjwt.sign_rs256(SAMPLE_KEY, message)
+        for key in (PUBLIC_KEY, SAMPLE_KEY, PUBLIC_KEY.to_pem(), SAMPLE_CERTIFICATE_DER, SAMPLE_CERTIFICATE_PEM):
+            self.assertIs(scvjwt.verify_rs256(key, message, signature), True)
+        self.assertIs(scvjwt.verify_rs256(PUBLIC_KEY, bytearray(message), bytearray(signature)), True)
+        self.assertIs(scvjwt.verify_rs256(PUBLIC_KEY, message, memoryview(signature)), True)
+        self.assertIs(scvjwt.verify_rs256(PUBLIC_KEY, b"messagE", signature), False)
+        self.assertIs(scvjwt.verify_rs256(scvjwt.RSAPublicKey(SAMPLE_KEY.n, 3), message, signature), False)
+
+    def test_verify_refuses_every_changed_signature(self):
+        message = b"message"
+        signature = scvjwt.sign_rs256(SAMPLE_KEY, message)
+        s = int.from_bytes(signature, "big")
+        n = SAMPLE_KEY.n
+        changed = [signature[:i] + bytes([signature[i] ^ (1 << bit)]) + signature[i + 1:]
+                   for i in (0, 1, 100, 254, 255) for bit in (0, 7)]
+        changed += [b"", b"\x00", signature[:-1], signature[1:], b"\x00" + signature, signature + b"\x00",
+                    b"\x00" * 256, b"\xff" * 256, (1).to_bytes(256, "big"), n.to_bytes(256, "big"),
+                    (n - 1).to_bytes(256, "big")]
+        if s + n < 1 << 2048:
+            changed.append((s + n).to_bytes(256, "big"))          # the same residue, but s >= n
+        for bad in changed:
+            self.assertIs(scvjwt.verify_rs256(PUBLIC_KEY, message, bad), False, bad[:8].hex())
+        for bad in (None, "signature", 5, [1, 2]):
+            self.assertIs(scvjwt.verify_rs256(PUBLIC_KEY, message, bad), False)
+
+    def test_leading_zero_byte(self):
+        signature = scvjwt.sign_rs256(SAMPLE_KEY, self.LEADING_ZERO_MESSAGE)
+        self.assertEqual(signature[0], 0)
+        self.assertEqual(len(signature), 256)
+        self.assertIs(scvjwt.verify_rs256(PUBLIC_KEY, self.LEADING_ZERO_MESSAGE, signature), True)
+        self.assertIs(scvjwt.verify_rs256(PUBLIC_KEY, self.LEADING_ZERO_MESSAGE, signature[1:]), False)
+        self.assertIs(scvjwt.verify_rs256(PUBLIC_KEY, self.LEADING_ZERO_MESSAGE, b"\x00" + signature), False)
+
+    def test_bad_arguments(self):
+        for backend in ("nope", "PURE", "", None, ["pure"], {}):
+            with self.assertRaises(scvjwt.BackendError):
+                scvjwt.sign_rs256(SAMPLE_KEY, b"message", backend=backend)
+        for backend in set(("openssl", "cryptography")) - set(scvjwt.backends()):
+            with self.assertRaises(scvjwt.BackendError) as caught:
+                scvjwt.sign_rs256(SAMPLE_KEY, b"message", backend=backend)
+            self.assertIn("not available", str(caught.exception))
+        for message in ("text", None, 5):
+            with self.assertRaises(scvjwt.ScvJwtError):
+                scvjwt.sign_rs256(SAMPLE_KEY, message)
+            with self.assertRaises(scvjwt.ScvJwtError):
+                scvjwt.verify_rs256(PUBLIC_KEY, message, b"")
+        for key in (None, PUBLIC_KEY, PUBLIC_KEY.to_pem(), b"", "garbage"):
+            with self.assertRaises(scvjwt.KeyFormatError):
+                scvjwt.sign_rs256(key, b"message")
+        for key in (None, b"", "garbage", 5):
+            with self.assertRaises(scvjwt.KeyFormatError):
+                scvjwt.verify_rs256(key, b"message", b"")
+
+
+# ------------------------------------------------------------------------------------------------
+# Differential tests: the cryptography package, the openssl tool, Project Wycheproof, the key corpus
+# ------------------------------------------------------------------------------------------------
+
+def differential_messages(seed):
+    """Messages for the differential tests: empty, short, long, and a token's signing input."""
+    rng = random.Random(seed)
+    messages = [b"", b"a", scvjwt._SAMPLE_TOKEN.rsplit(".", 1)[0].encode("ascii")]
+    messages += [bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 3000))) for _ in range(2)]
+    return messages
+
+
+@needs_cryptography
+class CryptographyDifferentialTest(unittest.TestCase):
+    """scvjwt against the cryptography package on random keys of 1024 to 4096 bits, odd sizes
+    included: the same numbers from every encoding, byte-identical signatures, each side
+    accepting the other's signatures and tokens."""
+
+    SIZES = (1024, 1025, 1536, 2047, 2048, 2049, 2560, 3071, 3072, 3073, 4095, 4096)
+
+    @classmethod
+    def setUpClass(cls):
+        cls.messages = differential_messages(8017)
+
+    def keys(self):
+        """(name, cryptography key) pairs: one key per size, and one with e = 3."""
+        for bits in self.SIZES:
+            yield "%d bits" % bits, cryptography_key(bits)
+        yield "2048 bits, e=3", cryptography_key(2048, e=3)
+
+    ENCODINGS = (("PEM", serialization.Encoding.PEM), ("DER", serialization.Encoding.DER)) if HAVE_CRYPTOGRAPHY else ()
+
+    def private_encodings(self, key):
+        for fmt_name, fmt in (("PKCS#8", serialization.PrivateFormat.PKCS8),
+                              ("PKCS#1", serialization.PrivateFormat.TraditionalOpenSSL)):
+            for encoding_name, encoding in self.ENCODINGS:
+                yield fmt_name + " " + encoding_name, key.private_bytes(encoding, fmt, serialization.NoEncryption())
+
+    def public_encodings(self, key):
+        for fmt_name, fmt in (("SPKI", serialization.PublicFormat.SubjectPublicKeyInfo),
+                              ("PKCS#1", serialization.PublicFormat.PKCS1)):
+            for encoding_name, encoding in self.ENCODINGS:
+                yield fmt_name + " " + encoding_name, key.public_key().public_bytes(encoding, fmt)
+
+    def test_numbers_from_every_encoding(self):
+        for name, key in self.keys():
+            numbers = key.private_numbers()
+            expected = (numbers.public_numbers.n, numbers.public_numbers.e, numbers.d, numbers.p, numbers.q,
+                        numbers.dmp1, numbers.dmq1, numbers.iqmp)
+            for encoding, data in self.private_encodings(key):
+                loaded = scvjwt.load_private_key(data)
+                self.assertEqual(key_numbers(loaded), expected, "%s, %s" % (name, encoding))
+                self.assertEqual(loaded.bits, key.key_size, name)
+            for encoding, data in self.public_encodings(key):
+                loaded = scvjwt.load_public_key(data)
+                self.assertEqual((loaded.n, loaded.e), expected[:2], "%s, %s" % (name, encoding))
+
+    def test_pem_and_fingerprint_match_cryptography(self):
+        for name, key in self.keys():
+            ours = scvjwt.load_private_key(cryptography_pem(key))
+            self.assertEqual(ours.to_pem("pkcs8").encode("ascii"), cryptography_pem(key, "pkcs8"), name)
+            self.assertEqual(ours.to_pem("pkcs1").encode("ascii"), cryptography_pem(key, "pkcs1"), name)
+            public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                       serialization.PublicFormat.SubjectPublicKeyInfo)
+            self.assertEqual(ours.public_key().to_pem().encode("ascii"), public_pem, name)
+            spki = key.public_key().public_bytes(serialization.Encoding.DER,
+                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
+            self.assertEqual(ours.public_key().fingerprint(), independent_fingerprint(spki), name)
+
+    def test_cryptography_reads_our_pem(self):
+        """cryptography checks each key it loads (slow for big keys): odd sizes and e = 3 here; the
+        byte-identical PEM above covers the rest."""
+        keys = [("%d bits" % bits, cryptography_key(bits)) for bits in (1025, 2047, 3073)]
+        for name, key in keys + [("2048 bits, e=3", cryptography_key(2048, e=3))]:
+            ours = scvjwt.load_private_key(cryptography_pem(key))
+            for fmt in ("pkcs8", "pkcs1"):
+                read = serialization.load_pem_private_key(ours.to_pem(fmt).encode("ascii"), password=None)
+                self.assertEqual(read.private_numbers(), key.private_numbers(), "%s, %s" % (name, fmt))
+            read = serialization.load_pem_public_key(ours.public_key().to_pem().encode("ascii"))
+            self.assertEqual(read.public_numbers(), key.public_key().public_numbers(), name)
+
+    def test_identical_signatures_verified_both_ways(self):
+        for name, key in self.keys():
+            ours = scvjwt.load_private_key(cryptography_pem(key))
+            for message in self.messages:
+                signature = scvjwt.sign_rs256(ours, message, backend="pure")
+                theirs = key.sign(message, padding.PKCS1v15(), hashes.SHA256())
+                self.assertEqual(signature, theirs, "%s, message of %d bytes" % (name, len(message)))
+                key.public_key().verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
+                self.assertIs(scvjwt.verify_rs256(ours.public_key(), message, theirs), True, name)
+                self.assertIs(scvjwt.verify_rs256(ours.public_key(), message + b"!", theirs), False, name)
+
+    def test_tokens_verified_both_ways(self):
+        from cryptography.exceptions import InvalidSignature
+        for name, key in self.keys():
+            ours = scvjwt.load_private_key(cryptography_pem(key))
+            token = scvjwt.mint(ours, ORG_ID, CALL_CENTER, now=NOW)
+            signing_input, signature = token.rsplit(".", 1)
+            key.public_key().verify(scvjwt.b64url_decode(signature), signing_input.encode("ascii"),
+                                    padding.PKCS1v15(), hashes.SHA256())
+            with self.assertRaises(InvalidSignature):
+                key.public_key().verify(scvjwt.b64url_decode(signature), signing_input.encode("ascii") + b"x",
+                                        padding.PKCS1v15(), hashes.SHA256())
+            their_signature = key.sign(signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
+            their_token = signing_input + "." + scvjwt.b64url_encode(their_signature)
+            public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                       serialization.PublicFormat.SubjectPublicKeyInfo)
+            claims = scvjwt.verify(their_token, public_pem, ORG_ID, CALL_CENTER, now=NOW)
+            self.assertEqual(claims, scvjwt.decode_unverified(token)[1], name)
+
+    def test_prime_recovery_matches_cryptography(self):
+        for bits in (1025, 2047, 3073):
+            numbers = cryptography_key(bits).private_numbers()
+            n, e, d = numbers.public_numbers.n, numbers.public_numbers.e, numbers.d
+            key = scvjwt.RSAPrivateKey(n, e, d)
+            self.assertEqual({key.p, key.q}, set(rsa.rsa_recover_prime_factors(n, e, d)), bits)
+            self.assertEqual({key.p, key.q}, {numbers.p, numbers.q}, bits)
+
+    def test_sample_token_and_certificate(self):
+        key = serialization.load_pem_private_key(SAMPLE_KEY.to_pem().encode("ascii"), password=None)
+        signing_input, signature = scvjwt._SAMPLE_TOKEN.rsplit(".", 1)
+        self.assertEqual(key.sign(signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256()),
+                         scvjwt.b64url_decode(signature))
+        from cryptography import x509
+        certificate = x509.load_der_x509_certificate(SAMPLE_CERTIFICATE_DER)
+        self.assertEqual(certificate.public_key().public_numbers().n, SAMPLE_KEY.n)
+        key.public_key().verify(certificate.signature, certificate.tbs_certificate_bytes, padding.PKCS1v15(),
+                                hashes.SHA256())
+
+
+@needs_openssl
+class OpenSSLDifferentialTest(unittest.TestCase):
+    """scvjwt against the openssl command line tool, with keys openssl generates (so this runs
+    without the cryptography package): encodings, fingerprints, signatures and tokens. (The key
+    corpus adds openssl's 3072- and 4096-bit keys, see KeyCorpusTest.)"""
+
+    SIZES = (1024, 1537, 2047, 2048, 3073)
+
+    @classmethod
+    def setUpClass(cls):
+        cls.folder = temp_dir()
+        cls.messages = differential_messages(7468)
+        cls.files = {}
+        for bits in cls.SIZES:
+            files = {"pkcs8.pem": write_file(cls.folder, "%d_pkcs8.pem" % bits, openssl_key_pem(bits))}
+            key = files["pkcs8.pem"]
+            for name, args in (("pkcs8.der", ["pkey", "-outform", "DER"]),
+                               ("pkcs1.pem", ["rsa", "-traditional"]),
+                               ("pkcs1.der", ["rsa", "-traditional", "-outform", "DER"]),
+                               ("spki.pem", ["pkey", "-pubout"]),
+                               ("spki.der", ["pkey", "-pubout", "-outform", "DER"]),
+                               ("pkcs1-public.pem", ["rsa", "-RSAPublicKey_out"])):
+                files[name] = write_file(cls.folder, "%d_%s" % (bits, name), run_openssl(*(args + ["-in", key])))
+            cls.files[bits] = files
+
+    def read(self, bits, name):
+        with open(self.files[bits][name], "rb") as handle:
+            return handle.read()
+
+    def openssl_sign(self, key_path, message):
+        return run_openssl("dgst", "-sha256", "-sign", key_path, input=message)
+
+    def openssl_verifies(self, public_path, message, signature):
+        signature_path = write_file(temp_dir(), "signature.bin", signature)
+        completed = subprocess.run([OPENSSL, "dgst", "-sha256", "-verify", public_path, "-signature",
+                                    signature_path], input=message, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, timeout=60)
+        return completed.returncode == 0 and b"Verified OK" in completed.stdout
+
+    def test_every_encoding_loads_the_same_numbers(self):
+        for bits in self.SIZES:
+            keys = [scvjwt.load_private_key(self.read(bits, name))
+                    for name in ("pkcs8.pem", "pkcs8.der", "pkcs1.pem", "pkcs1.der")]
+            for key in keys:
+                self.assertEqual(key_numbers(key), key_numbers(keys[0]), bits)
+            modulus = run_openssl("rsa", "-in", self.files[bits]["pkcs8.pem"], "-noout", "-modulus")
+            self.assertEqual(int(modulus.decode("ascii").strip().split("=", 1)[1], 16), keys[0].n)
+            self.assertIn(keys[0].bits, (bits - 1, bits))    # odd sizes: the product may be a bit shorter
+            for name in ("spki.pem", "spki.der", "pkcs1-public.pem"):
+                self.assertEqual(scvjwt.load_public_key(self.read(bits, name)), keys[0].public_key(), name)
+            self.assertEqual(keys[0].public_key().fingerprint(), independent_fingerprint(self.read(bits, "spki.der")))
+            self.assertEqual(keys[0].public_key().to_pem().encode("ascii"), self.read(bits, "spki.pem"))
+
+    def test_openssl_reads_our_pem(self):
+        for bits in (1537, 2048):
+            key = scvjwt.load_private_key(self.read(bits, "pkcs8.pem"))
+            for fmt in ("pkcs8", "pkcs1"):
+                path = write_file(temp_dir(), "ours.pem", key.to_pem(fmt))
+                self.assertIn(b"RSA key ok", run_openssl("rsa", "-in", path, "-check", "-noout"))
+                self.assertEqual(run_openssl("pkey", "-in", path, "-pubout"), self.read(bits, "spki.pem"))
+                self.assertEqual(run_openssl("pkey", "-in", path, "-outform", "DER"), self.read(bits, "pkcs8.der"))
+
+    def test_identical_signatures_verified_both_ways(self):
+        for bits in self.SIZES:
+            key = scvjwt.load_private_key(self.read(bits, "pkcs1.pem"))
+            for message in self.messages[1:4]:
+                signature = scvjwt.sign_rs256(key, message, backend="pure")
+                self.assertEqual(signature, self.openssl_sign(self.files[bits]["pkcs8.pem"], message), bits)
+                self.assertTrue(self.openssl_verifies(self.files[bits]["spki.pem"], message, signature), bits)
+            self.assertFalse(self.openssl_verifies(self.files[bits]["spki.pem"], b"other", signature), bits)
+
+    def test_tokens_verified_both_ways(self):
+        for bits in self.SIZES:
+            key = scvjwt.load_private_key(self.read(bits, "pkcs8.der"))
+            token = scvjwt.mint(key, ORG_ID, CALL_CENTER, now=NOW, audience="https://scrt.salesforce.com")
+            signing_input, signature = token.rsplit(".", 1)
+            self.assertTrue(self.openssl_verifies(self.files[bits]["spki.pem"], signing_input.encode("ascii"),
+                                                  scvjwt.b64url_decode(signature)), bits)
+            their_signature = self.openssl_sign(self.files[bits]["pkcs1.pem"], signing_input.encode("ascii"))
+            their_token = signing_input + "." + scvjwt.b64url_encode(their_signature)
+            claims = scvjwt.verify(their_token, self.read(bits, "spki.der"), ORG_ID, CALL_CENTER, now=NOW + 1,
+                                   audience="https://scrt.salesforce.com")
+            self.assertEqual(claims, scvjwt.decode_unverified(token)[1])
+
+    def test_sample_token_and_certificate(self):
+        folder = temp_dir()
+        key_path = write_file(folder, "sample.pem", SAMPLE_KEY.to_pem("pkcs1"))
+        signing_input, signature = scvjwt._SAMPLE_TOKEN.rsplit(".", 1)
+        self.assertEqual(self.openssl_sign(key_path, signing_input.encode("ascii")), scvjwt.b64url_decode(signature))
+        certificate = write_file(folder, "sample.crt", SAMPLE_CERTIFICATE_PEM)
+        public_pem = run_openssl("x509", "-in", certificate, "-noout", "-pubkey")
+        self.assertEqual(public_pem.decode("ascii"), PUBLIC_KEY.to_pem())
+        self.assertEqual(independent_fingerprint(pem_body_der(public_pem)), PUBLIC_KEY.fingerprint())
+        self.assertIn(b"OK", run_openssl("verify", "-no_check_time", "-CAfile", certificate, certificate))
+
+
+def wycheproof(name):
+    with open(os.path.join(WYCHEPROOF, name)) as handle:
+        return json.load(handle)
+
+
+@needs_wycheproof
+class WycheproofTest(unittest.TestCase):
+    """Project Wycheproof RSASSA-PKCS1-v1_5 vectors, read in place from ../shared/vectors/wycheproof."""
+
+    def test_verification_vectors(self):
+        """Every case: valid -> True, invalid -> False; "acceptable" (a DigestInfo without its NULL
+        parameter) -> False, by policy: we compare against the one canonical encoding."""
+        data = wycheproof("rsa_signature_2048_sha256_test.json")
+        seen = {"valid": 0, "invalid": 0, "acceptable": 0}
+        for group in data["testGroups"]:
+            self.assertEqual(group["sha"], "SHA-256")
+            numbers = group["publicKey"]
+            keys = [scvjwt.load_public_key(bytes.fromhex(group["publicKeyDer"])),
+                    scvjwt.load_public_key(bytes.fromhex(group["publicKeyAsn"])),
+                    scvjwt.load_public_key(group["publicKeyPem"]),
+                    scvjwt.RSAPublicKey(int(numbers["modulus"], 16), int(numbers["publicExponent"], 16))]
+            for key in keys:
+                self.assertEqual(key, keys[0])
+                self.assertEqual(key.bits, group["keySize"])
+            for test in group["tests"]:
+                result = scvjwt.verify_rs256(keys[0], bytes.fromhex(test["msg"]), bytes.fromhex(test["sig"]))
+                self.assertIs(result, test["result"] == "valid",
+                              "tcId %d: %s %s" % (test["tcId"], test["comment"], test["flags"]))
+                seen[test["result"]] += 1
+        self.assertEqual(sum(seen.values()), data["numberOfTests"])
+        self.assertTrue(seen["valid"] and seen["invalid"] and seen["acceptable"], seen)
+
+    def test_signature_generation_vectors(self):
+        """The SHA-256 groups: byte for byte, with the key from its PKCS#8 DER and from (n, e, d)."""
+        data = wycheproof("rsa_pkcs1_2048_sig_gen_test.json")
+        groups = [group for group in data["testGroups"] if group["sha"] == "SHA-256"]
+        self.assertTrue(groups)
+        count = 0
+        for group in groups:
+            from_pkcs8 = scvjwt.load_private_key(bytes.fromhex(group["privateKeyPkcs8"]))
+            numbers = group["privateKey"]
+            n, e, d = (int(numbers[name], 16) for name in ("modulus", "publicExponent", "privateExponent"))
+            from_numbers = scvjwt.RSAPrivateKey(n, e, d)
+            self.assertEqual((from_pkcs8.n, from_pkcs8.e, from_pkcs8.d), (n, e, d))
+            self.assertEqual({from_numbers.p, from_numbers.q}, {from_pkcs8.p, from_pkcs8.q})
+            self.assertEqual(from_pkcs8.public_key(), scvjwt.load_public_key(bytes.fromhex(group["keyDer"])))
+            for test in group["tests"]:
+                for key in (from_pkcs8, from_numbers):
+                    self.assertEqual(scvjwt.sign_rs256(key, bytes.fromhex(test["msg"])).hex(), test["sig"].lower(),
+                                     "tcId %d" % test["tcId"])
+                self.assertIs(scvjwt.verify_rs256(from_pkcs8, bytes.fromhex(test["msg"]), bytes.fromhex(test["sig"])),
+                              True)
+                count += 1
+        self.assertGreaterEqual(count, 10)
+
+
+@needs_corpus
+class KeyCorpusTest(unittest.TestCase):
+    """The throwaway keys ../shared/tools/make-test-keys.sh writes with openssl: every RSA encoding
+    loads the same numbers, every public form the same public key, every other key type and every
+    encrypted file (without a password) is refused with a message that says why."""
+
+    SIZES = (1024, 2048, 3072, 4096)
+    WRONG_TYPES = {
+        "ec_p256_pkcs8.pem": "EC", "ec_p256_sec1.pem": "EC", "ec_p256_public_spki.pem": "EC",
+        "ed25519_pkcs8.pem": "Ed25519", "ed25519_public_spki.pem": "Ed25519",
+        "dsa2048_pkcs8.pem": "DSA", "dsa2048_traditional.pem": "DSA", "dsa2048_public_spki.pem": "DSA",
+    }
+
+    def test_private_encodings_agree(self):
+        for bits in self.SIZES:
+            keys = [scvjwt.load_private_key(corpus_file("rsa%d_%s" % (bits, name)))
+                    for name in ("pkcs8.pem", "pkcs8.der", "pkcs1.pem", "pkcs1.der")]
+            keys.append(scvjwt.load_private_key(corpus_file("rsa%d_pkcs1.pem" % bits).decode("ascii")))
+            for key in keys:
+                self.assertEqual(key_numbers(key), key_numbers(keys[0]), bits)
+            self.assertEqual(keys[0].bits, bits)
+            self.assertEqual(pem_body_der(keys[0].to_pem("pkcs1")), corpus_file("rsa%d_pkcs1.der" % bits))
+            self.assertEqual(pem_body_der(keys[0].to_pem("pkcs8")), corpus_file("rsa%d_pkcs8.der" % bits))
+
+    def test_public_forms_agree(self):
+        for bits in self.SIZES:
+            public = scvjwt.load_private_key(corpus_file("rsa%d_pkcs8.pem" % bits)).public_key()
+            names = ["public_spki.pem", "public_spki.der", "public_pkcs1.pem", "pkcs8.pem", "pkcs8.der",
+                     "pkcs1.pem", "pkcs1.der"]
+            if bits == 2048:
+                names += ["selfsigned_cert.pem", "selfsigned_cert.der"]
+            for name in names:
+                loaded = scvjwt.load_public_key(corpus_file("rsa%d_%s" % (bits, name)))
+                self.assertEqual(loaded, public, name)
+                self.assertEqual(loaded.fingerprint(), public.fingerprint(), name)
+            self.assertEqual(public.fingerprint(), independent_fingerprint(corpus_file("rsa%d_public_spki.der" % bits)))
+            self.assertEqual(public.to_pem().encode("ascii"), corpus_file("rsa%d_public_spki.pem" % bits))
+
+    def test_signatures_match_openssl(self):
+        message = scvjwt._SAMPLE_TOKEN.rsplit(".", 1)[0].encode("ascii")
+        for bits in self.SIZES:
+            path = os.path.join(key_corpus(), "rsa%d_pkcs1.pem" % bits)
+            signature = run_openssl("dgst", "-sha256", "-sign", path, input=message)
+            self.assertEqual(scvjwt.sign_rs256(corpus_file("rsa%d_pkcs8.der" % bits), message), signature, bits)
+            public = corpus_file("rsa%d_public_spki.pem" % bits)
+            self.assertIs(scvjwt.verify_rs256(public, message, signature), True, bits)
+            self.assertIs(scvjwt.verify_rs256(public, message + b".", signature), False, bits)
+
+    def test_a_certificate_next_to_its_key(self):
+        key_pem, cert_pem = corpus_file("rsa2048_pkcs1.pem"), corpus_file("rsa2048_selfsigned_cert.pem")
+        key = scvjwt.load_private_key(key_pem)
+        for text in (cert_pem + key_pem, key_pem + cert_pem):
+            self.assertEqual(scvjwt.load_private_key(text), key)
+            self.assertEqual(scvjwt.load_public_key(text), key.public_key())
+
+    def test_wrong_key_types_are_named(self):
+        for name, kind in sorted(self.WRONG_TYPES.items()):
+            pem = corpus_file(name)
+            forms = [pem, pem_body_der(pem)]                      # as PEM and as DER
+            loaders = [scvjwt.load_public_key]
+            if "public" not in name:
+                loaders.append(scvjwt.load_private_key)
+            for data in forms:
+                for loader in loaders:
+                    with self.assertRaises(scvjwt.KeyFormatError, msg="%s %s" % (name, loader.__name__)) as caught:
+                        loader(data)
+                    self.assertRegex(str(caught.exception), r"\b%s\b" % re.escape(kind), name)
+                    self.assertIn("RSA", str(caught.exception), name)
+            if "public" in name:
+                with self.assertRaises(scvjwt.KeyFormatError) as caught:
+                    scvjwt.load_private_key(pem)
+                self.assertIn("public key", str(caught.exception))
+
+    def test_encrypted_keys_without_a_password(self):
+        names = [name for name in sorted(os.listdir(key_corpus())) if "encrypted" in name]
+        self.assertGreaterEqual(len(names), 10)
+        for name in names:
+            for loader in (scvjwt.load_private_key, scvjwt.load_public_key):
+                with self.assertRaises(scvjwt.KeyFormatError, msg=name) as caught:
+                    loader(corpus_file(name))
+                self.assertIn("encrypted", str(caught.exception), name)
+                self.assertIn("password", str(caught.exception), name)
+                self.assertNotIn("test-passphrase", str(caught.exception))
+
+
+# ------------------------------------------------------------------------------------------------
+# Claims, tokens, Minter, decode_unverified, ReplayCache and verify
+# ------------------------------------------------------------------------------------------------
+
+class ClaimsTest(unittest.TestCase):
+    """build_claims: org IDs, Call Center API names, lifetimes, clock skew, times and jti."""
+
+    def claims(self, **kwargs):
+        arguments = {"org_id": ORG_ID, "call_center": CALL_CENTER, "now": NOW, "jti": None}
+        arguments.update(kwargs)
+        return scvjwt.build_claims(**arguments)
+
+    def assertClaimsError(self, words=None, **kwargs):
+        with self.assertRaises(scvjwt.ClaimsError, msg=repr(kwargs)) as caught:
+            self.claims(**kwargs)
+        if words:
+            self.assertIn(words, str(caught.exception))
+        return str(caught.exception)
+
+    def test_order_and_values(self):
+        claims = self.claims(jti="j-1", audience="https://scrt.salesforce.com", ttl=900)
+        self.assertEqual(list(claims), ["iat", "exp", "iss", "sub", "aud", "jti"])
+        self.assertEqual(claims, {"iat": NOW, "exp": NOW + 900, "iss": ORG_ID, "sub": CALL_CENTER,
+                                  "aud": "https://scrt.salesforce.com", "jti": "j-1"})
+        self.assertEqual(list(self.claims()), ["iat", "exp", "iss", "sub"])
+        self.assertEqual(self.claims(ttl=scvjwt.DEFAULT_TTL), self.claims())
+        self.assertEqual((scvjwt.DEFAULT_TTL, scvjwt.MAX_TTL), (300, 86400))
+
+    def test_checksum_known_answers(self):
+        """DOMAIN.md's known answers for the three checksum characters of 18-character IDs."""
+        for id_15, suffix in (("a0D30000001n7Pi", "EAI"), ("00558000001N0Ke", "AAK"), ("001550V000WOQZi", "ACP"),
+                              (ORG_ID, "EAK")):
+            self.assertEqual(scvjwt._org_id_suffix(id_15), suffix)
+
+    def test_org_ids(self):
+        self.assertEqual(self.claims(org_id=ORG_ID_18)["iss"], ORG_ID)
+        self.assertEqual(self.claims(org_id="00DAAAAAAAAAAAA")["iss"], "00DAAAAAAAAAAAA")
+        self.assertEqual(self.claims(org_id="00DAAAAAAAAAAAA255")["iss"], "00DAAAAAAAAAAAA")   # 28, 31, 31
+        message = self.assertClaimsError("checksum", org_id="00D5e000001AbCdEAA")
+        self.assertIn("EAK", message)
+        self.assertClaimsError("checksum", org_id="00D5e000001ABCdEAK")        # case changed
+        for bad in ("", "00D", "00D5e000001AbC", "00D5e000001AbCdE", "00D5e000001AbCdEA", "00D5e000001AbCdEAKX",
+                    "0015e000001AbCd", "00d5e000001AbCd", "00D5e000001AbC-", "00D5e000001AbC\u00e9",
+                    " 00D5e000001AbCd", "00D5e000001AbCd\n", "00D5e000001AbC\uff44"):
+            self.assertClaimsError("org ID", org_id=bad)
+        for bad in (None, 5, b"00D5e000001AbCd", ["00D5e000001AbCd"]):
+            self.assertClaimsError("string", org_id=bad)
+
+    def test_call_center_names(self):
+        for good in ("scv4cc1", "HVCC", "ServiceCloudVoice", "acme_voice_prod", "A", "a1_b2_c3", "x" * 80):
+            self.assertEqual(self.claims(call_center=good)["sub"], good)
+        for bad in ("", "x" * 81, "1abc", "_abc", "a__b", "abc_", "a-b", "a b", "a.b", "caf\u00e9", "\u00e9t\u00e9",
+                    "abc\n", "A\u0661", "ab/c", "Ａbc"):
+            self.assertClaimsError("Call Center API name", call_center=bad)
+        for bad in (None, 5, b"HVCC"):
+            self.assertClaimsError("string", call_center=bad)
+
+    def test_lifetime_bounds(self):
+        self.assertEqual(self.claims(ttl=1)["exp"], NOW + 1)
+        self.assertEqual(self.claims(ttl=86400)["exp"], NOW + 86400)
+        for bad in (0, -1, 86401, 1.5, 300.0, "300", None, True):
+            self.assertClaimsError("ttl", ttl=bad)
+
+    def test_skew(self):
+        claims = self.claims(skew=30)
+        self.assertEqual((claims["iat"], claims["exp"]), (NOW - 30, NOW + 300))
+        self.assertEqual(self.claims(skew=300)["iat"], NOW - 300)
+        self.assertEqual(self.claims(skew=30, now=10)["iat"], 0)                   # never before 1970
+        self.assertEqual(self.claims(ttl=86100, skew=300)["exp"] - self.claims(ttl=86100, skew=300)["iat"], 86400)
+        self.assertClaimsError("86400", ttl=86400, skew=1)
+        for bad in (-1, 301, 1.0, "5", None, True):
+            self.assertClaimsError("skew", skew=bad)
+
+    def test_times(self):
+        self.assertEqual(self.claims(now=NOW + 0.999)["iat"], NOW)                  # whole seconds, the floor
+        self.assertEqual(self.claims(now=0)["iat"], 0)
+        self.assertEqual(self.claims(now=253402300799)["iat"], 253402300799)
+        for bad in (-1, -0.5, 253402300800, float("nan"), float("inf"), "1767225600", True, [NOW]):
+            self.assertClaimsError("time", now=bad)
+        import time
+        before = int(time.time())
+        claims = scvjwt.build_claims(ORG_ID, CALL_CENTER)
+        self.assertTrue(before <= claims["iat"] <= int(time.time()))
+        self.assertEqual(claims["exp"] - claims["iat"], 300)
+
+    def test_jti(self):
+        first, second = self.claims(jti=True)["jti"], self.claims(jti=True)["jti"]
+        self.assertRegex(first, UUID4)
+        self.assertNotEqual(first, second)
+        self.assertRegex(scvjwt.build_claims(ORG_ID, CALL_CENTER)["jti"], UUID4)   # the default
+        self.assertNotIn("jti", self.claims(jti=False))
+        self.assertNotIn("jti", self.claims(jti=None))
+        self.assertEqual(self.claims(jti="call-42")["jti"], "call-42")
+        self.assertEqual(self.claims(jti="\u00e9t\u00e9")["jti"], "\u00e9t\u00e9")
+        for bad in ("", "x" * 1025, 1, 0, 1.5, b"jti", ["a"], "\ud800"):
+            self.assertClaimsError("jti", jti=bad)
+        for bad in ("", "x" * 1025, 5, ["https://scrt.salesforce.com"], "\udfff"):
+            self.assertClaimsError("audience", audience=bad)
+
+
+class MintTest(unittest.TestCase):
+    """mint: the exact bytes of the header and claims, and a signature over them."""
+
+    def test_known_answer(self):
+        self.assertEqual(scvjwt.mint(SAMPLE_KEY, ORG_ID, CALL_CENTER, **scvjwt._SAMPLE_CLAIMS), scvjwt._SAMPLE_TOKEN)
+
+    def test_byte_layout(self):
+        token = scvjwt.mint(SAMPLE_KEY, ORG_ID, CALL_CENTER, ttl=900, now=NOW, jti="j-1",
+                            audience="https://scrt.salesforce.com")
+        header, claims, signature = token_parts(token)
+        self.assertEqual(header, b'{"alg":"RS256","typ":"JWT"}')
+        self.assertEqual(token.split(".")[0], "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9")
+        self.assertEqual(claims, b'{"iat":1767225600,"exp":1767226500,"iss":"00D5e000001AbCd",'
+                                 b'"sub":"ExampleCallCenter","aud":"https://scrt.salesforce.com","jti":"j-1"}')
+        self.assertIs(scvjwt.verify_rs256(PUBLIC_KEY, token.rsplit(".", 1)[0].encode("ascii"), signature), True)
+        self.assertRegex(token, r"\A[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\Z")
+
+    def test_minimal_header_and_no_jti(self):
+        token = scvjwt.mint(SAMPLE_KEY, ORG_ID, CALL_CENTER, now=NOW, jti=False, typ=False)
+        header, claims, _ = token_parts(token)
+        self.assertEqual(header, b'{"alg":"RS256"}')
+        self.assertEqual(token.split(".")[0], "eyJhbGciOiJSUzI1NiJ9")                # as the guide shows it
+        self.assertEqual(claims, b'{"iat":1767225600,"exp":1767225900,"iss":"00D5e000001AbCd",'
+                                 b'"sub":"ExampleCallCenter"}')
+
+    def test_utf8_claims(self):
+        token = scvjwt.mint(SAMPLE_KEY, ORG_ID, CALL_CENTER, now=NOW, jti="caf\u00e9-\u2603")
+        self.assertIn('"jti":"caf\u00e9-\u2603"'.encode("utf-8"), token_parts(token)[1])
+        self.assertEqual(scvjwt.verify(token, PUBLIC_KEY, now=NOW)["jti"], "caf\u00e9-\u2603")
+
+    def test_key_forms_and_skew(self):
+        expected = scvjwt.mint(SAMPLE_KEY, ORG_ID, CALL_CENTER, now=NOW, jti="j", skew=60)
+        for key in (SAMPLE_KEY.to_pem(), SAMPLE_KEY.to_pem("pkcs1").encode("ascii"), SAMPLE_KEY._pkcs1_der()):
+            self.assertEqual(scvjwt.mint(key, ORG_ID, CALL_CENTER, now=NOW, jti="j", skew=60), expected)
+        claims = json.loads(token_parts(expected)[1].decode("utf-8"))
+        self.assertEqual((claims["iat"], claims["exp"]), (NOW - 60, NOW + 300))
+        self.assertEqual(scvjwt.mint(SAMPLE_KEY, ORG_ID_18, CALL_CENTER, now=NOW, jti="j", skew=60), expected)
+
+    def test_fresh_jti_each_time(self):
+        tokens = {scvjwt.mint(SAMPLE_KEY, ORG_ID, CALL_CENTER, now=NOW) for _ in range(5)}
+        jtis = {scvjwt.decode_unverified(token)[1]["jti"] for token in tokens}
+        self.assertEqual(len(jtis), 5)
+        for jti in jtis:
+            self.assertRegex(jti, UUID4)
+
+    def test_refusals(self):
+        with self.assertRaises(scvjwt.KeyFormatError):
+            scvjwt.mint(PUBLIC_KEY, ORG_ID, CALL_CENTER)
+        with self.assertRaises(scvjwt.KeyFormatError):
+            scvjwt.mint("not a key", ORG_ID, CALL_CENTER)
+        with self.assertRaises(scvjwt.ClaimsError):
+            scvjwt.mint(SAMPLE_KEY, "00D5e000001AbCdEAA", CALL_CENTER)
+        with self.assertRaises(scvjwt.ClaimsError):
+            scvjwt.mint(SAMPLE_KEY, ORG_ID, "bad name")
+        with self.assertRaises(scvjwt.BackendError):
+            scvjwt.mint(SAMPLE_KEY, ORG_ID, CALL_CENTER, backend="nope")
+
+
+class FakeClock(object):
+    """A clock for Minter that moves only when told to."""
+
+    def __init__(self, now=NOW):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+class MinterTest(unittest.TestCase):
+    """Minter: single-use tokens with a new jti, or one reused token refreshed before it expires;
+    safe to share between threads."""
+
+    def test_single_use_tokens(self):
+        minter = scvjwt.Minter(SAMPLE_KEY, ORG_ID, CALL_CENTER, clock=FakeClock())
+        tokens = [minter.token() for _ in range(3)]
+        self.assertEqual(len(set(tokens)), 3)
+        jtis = set()
+        for token in tokens:
+            claims = scvjwt.verify(token, PUBLIC_KEY, ORG_ID, CALL_CENTER, now=NOW)
+            self.assertEqual((claims["iat"], claims["exp"]), (NOW, NOW + 300))
+            self.assertRegex(claims["jti"], UUID4)
+            jtis.add(claims["jti"])
+        self.assertEqual(len(jtis), 3)
+        authorization = minter.authorization()
+        self.assertTrue(authorization.startswith("Bearer "))
+        self.assertNotIn(authorization[7:], tokens)
+
+    def test_reuse_and_refresh(self):
+        clock = FakeClock()
+        minter = scvjwt.Minter(SAMPLE_KEY, ORG_ID, CALL_CENTER, ttl=300, reuse=True, refresh_margin=60, clock=clock)
+        first = minter.token()
+        self.assertNotIn("jti", scvjwt.decode_unverified(first)[1])
+        clock.now = NOW + 240                        # 60 seconds left: still good enough
+        self.assertEqual(minter.token(), first)
+        self.assertEqual(minter.authorization(), "Bearer " + first)
+        clock.now = NOW + 240.5                      # fewer than 60 left: a new token
+        second = minter.token()
+        self.assertNotEqual(second, first)
+        claims = scvjwt.verify(second, PUBLIC_KEY, ORG_ID, CALL_CENTER, now=clock.now)
+        self.assertEqual((claims["iat"], claims["exp"]), (NOW + 240, NOW + 540))
+        self.assertNotIn("jti", claims)
+        self.assertEqual(minter.token(), second)
+        clock.now = NOW + 10000
+        self.assertEqual(scvjwt.decode_unverified(minter.token())[1]["iat"], NOW + 10000)
+
+    def test_options_reach_the_token(self):
+        minter = scvjwt.Minter(SAMPLE_KEY.to_pem(), ORG_ID_18, CALL_CENTER, ttl=600,
+                               audience="https://scrt.salesforce.com", typ=False, skew=30, backend="pure",
+                               clock=FakeClock())
+        header, claims = scvjwt.decode_unverified(minter.token())
+        self.assertEqual(header, {"alg": "RS256"})
+        self.assertEqual((claims["iat"], claims["exp"], claims["iss"], claims["aud"]),
+                         (NOW - 30, NOW + 600, ORG_ID, "https://scrt.salesforce.com"))
+
+    def test_refusals(self):
+        cases = [
+            (scvjwt.ClaimsError, dict(org_id="0015e000001AbCd")),
+            (scvjwt.ClaimsError, dict(call_center="bad name")),
+            (scvjwt.ClaimsError, dict(ttl=0)),
+            (scvjwt.ClaimsError, dict(ttl=60, refresh_margin=60)),
+            (scvjwt.ClaimsError, dict(refresh_margin=-1)),
+            (scvjwt.ClaimsError, dict(refresh_margin=1.5)),
+            (scvjwt.ClaimsError, dict(skew=301)),
+            (scvjwt.ClaimsError, dict(audience="")),
+            (scvjwt.ClaimsError, dict(clock=None)),
+            (scvjwt.ClaimsError, dict(clock=NOW)),
+            (scvjwt.KeyFormatError, dict(key=PUBLIC_KEY)),
+            (scvjwt.KeyFormatError, dict(key="nonsense")),
+            (scvjwt.BackendError, dict(backend="nope")),
+        ]
+        for error, change in cases:
+            arguments = {"key": SAMPLE_KEY, "org_id": ORG_ID, "call_center": CALL_CENTER}
+            arguments.update(change)
+            with self.assertRaises(error, msg=repr(change)):
+                scvjwt.Minter(**arguments)
+        for reuse in (False, True):
+            minter = scvjwt.Minter(SAMPLE_KEY, ORG_ID, CALL_CENTER, reuse=reuse, clock=lambda: "noon")
+            with self.assertRaises(scvjwt.ClaimsError):
+                minter.token()
+
+    def test_repr_shows_no_secret(self):
+        text = repr(scvjwt.Minter(SAMPLE_KEY, ORG_ID, CALL_CENTER))
+        self.assertIn(PUBLIC_KEY.fingerprint(), text)
+        for secret in secret_texts(SAMPLE_KEY):
+            self.assertNotIn(secret, text)
+
+    def run_threads(self, minter, threads=4, per_thread=5):
+        tokens, errors = [], []
+
+        def work():
+            try:
+                for _ in range(per_thread):
+                    tokens.append(minter.token())
+            except Exception as error:             # reported below: the test must see any failure
+                errors.append(error)
+
+        workers = [threading.Thread(target=work) for _ in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        self.assertEqual(errors, [])
+        self.assertEqual(len(tokens), threads * per_thread)
+        return tokens
+
+    def test_threads_single_use(self):
+        minter = scvjwt.Minter(SAMPLE_KEY, ORG_ID, CALL_CENTER, clock=FakeClock())
+        tokens = self.run_threads(minter)
+        jtis = [scvjwt.verify(token, PUBLIC_KEY, ORG_ID, CALL_CENTER, now=NOW)["jti"] for token in tokens]
+        self.assertEqual(len(set(jtis)), len(tokens))
+
+    def test_threads_reuse(self):
+        minter = scvjwt.Minter(SAMPLE_KEY, ORG_ID, CALL_CENTER, reuse=True, clock=FakeClock())
+        tokens = self.run_threads(minter)
+        self.assertEqual(len(set(tokens)), 1)
+        scvjwt.verify(tokens[0], PUBLIC_KEY, ORG_ID, CALL_CENTER, now=NOW)
+
+
+class DecodeUnverifiedTest(unittest.TestCase):
+    """decode_unverified: the header and claims of a well-formed token, without the signature check."""
+
+    def test_decodes(self):
+        header, claims = scvjwt.decode_unverified(scvjwt._SAMPLE_TOKEN)
+        self.assertEqual(header, {"alg": "RS256", "typ": "JWT"})
+        self.assertEqual(claims, {"iat": NOW, "exp": NOW + 300, "iss": ORG_ID, "sub": CALL_CENTER,
+                                  "jti": scvjwt._SAMPLE_CLAIMS["jti"]})
+        self.assertEqual(scvjwt.decode_unverified(scvjwt._SAMPLE_TOKEN.encode("ascii")), (header, claims))
+        unsigned = scvjwt._SAMPLE_TOKEN.rsplit(".", 1)[0] + ".AAAA"          # the signature is not checked
+        self.assertEqual(scvjwt.decode_unverified(unsigned), (header, claims))
+        self.assertEqual(scvjwt.decode_unverified(scvjwt._SAMPLE_TOKEN.rsplit(".", 1)[0] + "."), (header, claims))
+
+    def test_malformed(self):
+        good_header, good_claims, signature = scvjwt._SAMPLE_TOKEN.split(".")
+        encode = scvjwt.b64url_encode
+        bad = [
+            "", ".", "..", "a.b", good_header + "." + good_claims, scvjwt._SAMPLE_TOKEN + ".",
+            scvjwt._SAMPLE_TOKEN + "." + signature, good_header + "==." + good_claims + "." + signature,
+            good_header + "." + good_claims + "." + signature + "=", " " + scvjwt._SAMPLE_TOKEN,
+            scvjwt._SAMPLE_TOKEN + "\n", good_header + "." + good_claims + ".+/",
+            encode(b"[]") + "." + good_claims + "." + signature, encode(b'"x"') + "." + good_claims + "." + signature,
+            good_header + "." + encode(b"null") + "." + signature, good_header + "." + encode(b"{") + "." + signature,
+            good_header + "." + encode(b"\xff\xfe{}") + "." + signature,
+            good_header + "." + encode(b"{} x") + "." + signature,
+            good_header + "." + encode('{"a":1}'.encode("utf-16")) + "." + signature,
+            good_header + "." + encode(b'{"a":1,"a":1}') + "." + signature,
+            good_header + "." + encode(b'{"a":NaN}') + "." + signature,
+            good_header + "." + encode(b'{"a":-Infinity}') + "." + signature,
+            scvjwt._SAMPLE_TOKEN.encode("ascii") + b"\xff", None, 5, ["a", "b", "c"],
+        ]
+        for token in bad:
+            with self.assertRaises(scvjwt.TokenError, msg=repr(token)[:80]) as caught:
+                scvjwt.decode_unverified(token)
+            self.assertEqual(caught.exception.reason, "malformed")
+
+
+class VerifyTest(unittest.TestCase):
+    """verify: every reason of SPEC.md, in Salesforce's order, and the messages it gives."""
+
+    def assertReason(self, reason, token, key=PUBLIC_KEY, **kwargs):
+        kwargs.setdefault("now", NOW + 1)
+        with self.assertRaises(scvjwt.TokenError) as caught:
+            scvjwt.verify(token, key, **kwargs)
+        self.assertEqual(caught.exception.reason, reason, str(caught.exception))
+        message = str(caught.exception)
+        if isinstance(token, str) and len(token) > 40:
+            for part in token.split("."):
+                if len(part) > 20:
+                    self.assertNotIn(part, message)              # never echo the token
+        return message
+
+    def test_valid(self):
+        token = scvjwt.mint(SAMPLE_KEY, ORG_ID, CALL_CENTER, now=NOW, audience="https://scrt.salesforce.com")
+        expected = scvjwt.decode_unverified(token)[1]
+        for key in (PUBLIC_KEY, SAMPLE_KEY, PUBLIC_KEY.to_pem(), SAMPLE_CERTIFICATE_PEM, SAMPLE_CERTIFICATE_DER,
+                    SAMPLE_KEY.to_pem().encode("ascii")):
+            self.assertEqual(scvjwt.verify(token, key, ORG_ID, CALL_CENTER, now=NOW,
+                                           audience="https://scrt.salesforce.com"), expected)
+        self.assertEqual(scvjwt.verify(token.encode("ascii"), PUBLIC_KEY, ORG_ID_18, now=NOW), expected)
+        self.assertEqual(scvjwt.verify(scvjwt._SAMPLE_TOKEN, PUBLIC_KEY, now=NOW + 299.9)["sub"], CALL_CENTER)
+        self.assertEqual(scvjwt.verify(signed_token({"alg": "RS256"}, standard_claims()), PUBLIC_KEY, now=NOW),
+                         standard_claims())
+
+    def test_malformed(self):
+        good = standard_claims()
+        signed_bad_claims = [
+            dict(good, exp=str(NOW + 300)), dict(good, exp=float(NOW + 300)), dict(good, exp=True),
+            dict(good, exp=None), dict(good, iat=None), dict(good, iat=[NOW]), dict(good, iat=float(NOW)),
+            dict(good, iat=False), dict(good, exp=-1), dict(good, exp=10 ** 400), dict(good, iat=-10 ** 400),
+            dict(good, iat=NOW, exp=253402300799 + 86401),
+            dict(good, iss=123), dict(good, iss=[ORG_ID]), dict(good, iss=None), dict(good, sub=5),
+            dict(good, sub={"name": CALL_CENTER}), dict(good, jti=7), dict(good, jti=None), dict(good, jti=["a"]),
+        ]
+        tokens = [signed_token(RS256_HEADER, claims) for claims in signed_bad_claims]
+        for name in ("iat", "exp"):
+            tokens.append(signed_token(RS256_HEADER, {key: value for key, value in good.items() if key != name}))
+        tokens += [
+            signed_token(dict(RS256_HEADER, crit=["exp"]), good),
+            signed_token(dict(RS256_HEADER, crit=[]), good),
+            signed_token(b'{"alg":"RS256","alg":"RS256"}', good),
+            signed_token(RS256_HEADER, b'{"iat":%d,"exp":%d,"exp":%d}' % (NOW, NOW + 300, NOW + 300)),
+            signed_token(RS256_HEADER, b'{"iat":%d,"exp":NaN}' % NOW),
+            signed_token(RS256_HEADER, b'{"iat":%d,"exp":Infinity}' % NOW),
+            signed_token(RS256_HEADER, b'{"iat":%d,"exp":1e400}' % NOW),
+            signed_token(b"[]", good), signed_token(RS256_HEADER, b"[1]"),
+            signed_token(RS256_HEADER, b'{"iat":1767225600,"exp":1767225900} trailing'),
+            signed_token(b"\xef\xbb\xbf" + compact_json(RS256_HEADER), good),
+            scvjwt._SAMPLE_TOKEN[:-1] + "B",                           # non-zero unused bits in the signature
+            scvjwt._SAMPLE_TOKEN.replace(".", ".=", 1),
+            scvjwt._SAMPLE_TOKEN + ".",
+            scvjwt._SAMPLE_TOKEN.rsplit(".", 1)[0],
+            scvjwt._SAMPLE_TOKEN.replace("e", "\u00e9", 1),
+            "Bearer " + scvjwt._SAMPLE_TOKEN,
+        ]
+        for token in tokens:
+            self.assertReason("malformed", token)
+        for token in (b"\xff" + scvjwt._SAMPLE_TOKEN.encode("ascii"), None, 42, ["a", "b", "c"], {"alg": "RS256"}):
+            self.assertReason("malformed", token)
+
+    def test_malformed_comes_before_algorithm(self):
+        self.assertReason("malformed", signed_token({"alg": "none", "crit": ["b64"]}, standard_claims()))
+        self.assertReason("malformed", signed_token({"alg": "HS256"}, dict(standard_claims(), exp="soon")))
+
+    def test_oversized_token_refused_without_echo(self):
+        padding_claim = "A" * 20000
+        token = signed_token(RS256_HEADER, standard_claims(x=padding_claim))
+        self.assertGreater(len(token), 16 * 1024)
+        message = self.assertReason("malformed", token)
+        self.assertIn("16 KiB", message)
+        self.assertNotIn("AAAAAAAAAA", message)
+        self.assertLess(len(message), 200)
+        for huge in ("x" * (8 << 20), "a." * (4 << 20), b"." * (8 << 20), "\u00e9" * (1 << 20)):
+            message = self.assertReason("malformed", huge)
+            self.assertLess(len(message), 200)
+        self.assertEqual(scvjwt.verify(signed_token(RS256_HEADER, standard_claims(x="A" * 10000)), PUBLIC_KEY,
+                                       now=NOW)["x"], "A" * 10000)
+
+    def test_algorithm(self):
+        claims = standard_claims()
+        public_pem = PUBLIC_KEY.to_pem().encode("ascii")
+        hs256_input = (scvjwt.b64url_encode(b'{"alg":"HS256","typ":"JWT"}') + "." +
+                       scvjwt.b64url_encode(compact_json(claims)))
+        hs256 = hs256_input + "." + scvjwt.b64url_encode(
+            hmac.new(public_pem, hs256_input.encode("ascii"), hashlib.sha256).digest())   # key confusion
+        none_input = scvjwt.b64url_encode(b'{"alg":"none"}') + "." + scvjwt.b64url_encode(compact_json(claims))
+        tokens = [hs256, none_input + ".", none_input + ".AAAA"]
+        for header in ({"alg": "none"}, {"alg": "None"}, {"alg": "HS256"}, {"alg": "rs256"}, {"alg": "RS512"},
+                       {"alg": "PS256"}, {"alg": "RS256 "}, {"typ": "JWT"}, {}, {"alg": None}, {"alg": ["RS256"]},
+                       {"alg": 256}):
+            tokens.append(signed_token(header, claims))
+        for token in tokens:
+            self.assertReason("algorithm", token)
+        self.assertIn("'HS256'", self.assertReason("algorithm", hs256))
+
+    def test_signature(self):
+        token = scvjwt.mint(SAMPLE_KEY, ORG_ID, CALL_CENTER, now=NOW)
+        signature = token_parts(token)[2]
+        bad = [with_signature(token, signature[:i] + bytes([signature[i] ^ 1]) + signature[i + 1:])
+               for i in (0, 128, 255)]
+        bad += [with_signature(token, b""), with_signature(token, b"\x00" + signature),
+                with_signature(token, signature[:-1]), with_signature(token, SAMPLE_KEY.n.to_bytes(256, "big")),
+                with_signature(token, b"\xff" * 256)]
+        s = int.from_bytes(signature, "big")
+        if s + SAMPLE_KEY.n < 1 << 2048:
+            bad.append(with_signature(token, (s + SAMPLE_KEY.n).to_bytes(256, "big")))      # s >= n
+        other = scvjwt.mint(SAMPLE_KEY, ORG_ID, CALL_CENTER, now=NOW, jti="other")
+        bad.append(with_signature(token, token_parts(other)[2]))                           # another token's
+        header, claims, _ = token.split(".")
+        changed_claims = scvjwt.b64url_encode(token_parts(token)[1].replace(b'"exp":1767225900', b'"exp":1767229500'))
+        bad.append(header + "." + changed_claims + "." + token.split(".")[2])
+        bad.append(scvjwt.b64url_encode(b'{"typ":"JWT","alg":"RS256"}') + "." + claims + "." + token.split(".")[2])
+        for token_variant in bad:
+            self.assertReason("signature", token_variant)
+        self.assertReason("signature", token, key=scvjwt.RSAPublicKey(SAMPLE_KEY.n, 3))
+
+    def test_signature_with_a_leading_zero_byte(self):
+        # The first of the tokens with jti "leading-zero-<i>" whose signature starts with a zero byte.
+        token = scvjwt.mint(SAMPLE_KEY, ORG_ID, CALL_CENTER, now=NOW, jti="leading-zero-335")
+        signature = token_parts(token)[2]
+        self.assertEqual((signature[0], len(signature)), (0, 256))
+        self.assertEqual(scvjwt.verify(token, PUBLIC_KEY, now=NOW)["jti"], "leading-zero-335")
+        self.assertReason("signature", with_signature(token, signature[1:]))               # zero removed
+        self.assertReason("signature", with_signature(token, b"\x00" + signature))          # one more added
+
+    @needs_openssl
+    def test_signature_with_another_key(self):
+        other = scvjwt.load_private_key(openssl_key_pem(2048))
+        token = scvjwt.mint(other, ORG_ID, CALL_CENTER, now=NOW)
+        self.assertReason("signature", token)
+        self.assertEqual(scvjwt.verify(token, other.public_key(), now=NOW)["iss"], ORG_ID)
+
+    def test_expired_and_future(self):
+        token = scvjwt._SAMPLE_TOKEN                                   # iat NOW, exp NOW + 300
+        self.assertEqual(scvjwt.verify(token, PUBLIC_KEY, now=NOW + 299)["exp"], NOW + 300)
+        self.assertEqual(scvjwt.verify(token, PUBLIC_KEY, now=NOW + 299.999)["exp"], NOW + 300)
+        self.assertIn("expired", self.assertReason("expired", token, now=NOW + 300))
+        self.assertReason("expired", token, now=NOW + 10 ** 6)
+        self.assertEqual(scvjwt.verify(token, PUBLIC_KEY, now=NOW + 300, leeway=1)["exp"], NOW + 300)
+        self.assertEqual(scvjwt.verify(token, PUBLIC_KEY, now=NOW + 330.5, leeway=30.75)["exp"], NOW + 300)
+        self.assertReason("expired", token, now=NOW + 301, leeway=1)
+        self.assertEqual(scvjwt.verify(token, PUBLIC_KEY, now=NOW)["iat"], NOW)
+        self.assertIn("future", self.assertReason("future", token, now=NOW - 1))
+        self.assertReason("future", token, now=NOW - 0.5)
+        self.assertEqual(scvjwt.verify(token, PUBLIC_KEY, now=NOW - 1, leeway=1)["iat"], NOW)
+        self.assertReason("future", token, now=NOW - 61, leeway=60)
+        self.assertReason("expired", token, now=NOW + 400, org_id="00DAAAAAAAAAAAA")   # checks in order
+
+    def test_lifetime(self):
+        self.assertReason("lifetime", signed_token(RS256_HEADER, standard_claims(ttl=86401)))
+        self.assertEqual(scvjwt.verify(signed_token(RS256_HEADER, standard_claims(ttl=86400)), PUBLIC_KEY,
+                                       now=NOW)["exp"], NOW + 86400)
+        self.assertReason("lifetime", signed_token(RS256_HEADER, standard_claims(ttl=0)), now=NOW, leeway=1)
+        self.assertReason("lifetime", signed_token(RS256_HEADER, standard_claims(ttl=-5)), now=NOW - 10, leeway=20)
+        self.assertReason("lifetime", scvjwt._SAMPLE_TOKEN, max_lifetime=299)
+        self.assertEqual(scvjwt.verify(scvjwt._SAMPLE_TOKEN, PUBLIC_KEY, now=NOW, max_lifetime=300)["iat"], NOW)
+
+    def test_issuer_subject_audience(self):
+        token = scvjwt._SAMPLE_TOKEN
+        for org_id in (ORG_ID, ORG_ID_18):
+            self.assertEqual(scvjwt.verify(token, PUBLIC_KEY, org_id=org_id, now=NOW)["iss"], ORG_ID)
+        self.assertReason("issuer", token, org_id="00D5e000001AbCD")
+        self.assertReason("subject", token, call_center="ExampleCallcenter")
+        self.assertReason("subject", token, org_id=ORG_ID, call_center="Other")
+        self.assertReason("issuer", signed_token(RS256_HEADER, {"iat": NOW, "exp": NOW + 300}), org_id=ORG_ID)
+        self.assertReason("subject", signed_token(RS256_HEADER, {"iat": NOW, "exp": NOW + 300}), call_center="HVCC")
+        audience = "https://scrt.salesforce.com"
+        for aud in (audience, [audience], ["https://other.example", audience], [5, audience]):
+            token = signed_token(RS256_HEADER, standard_claims(aud=aud))
+            self.assertEqual(scvjwt.verify(token, PUBLIC_KEY, audience=audience, now=NOW)["aud"], aud)
+            self.assertEqual(scvjwt.verify(token, PUBLIC_KEY, now=NOW)["aud"], aud)   # not asked for
+        for aud in ("https://other.example", [], ["https://other.example"], audience + "/", 5, None,
+                    {"aud": audience}, [[audience]]):
+            self.assertReason("audience", signed_token(RS256_HEADER, standard_claims(aud=aud)), audience=audience)
+        self.assertReason("audience", scvjwt._SAMPLE_TOKEN, audience=audience)            # no aud at all
+
+    def test_bad_arguments(self):
+        token = scvjwt._SAMPLE_TOKEN
+        for kwargs in (dict(leeway=-1), dict(leeway=86401), dict(leeway=True), dict(leeway="5"),
+                       dict(leeway=float("nan")), dict(max_lifetime=0), dict(max_lifetime=1.5),
+                       dict(org_id="bad"), dict(call_center="bad name"), dict(now=-1), dict(now="now")):
+            with self.assertRaises(scvjwt.ClaimsError, msg=repr(kwargs)):
+                scvjwt.verify(token, PUBLIC_KEY, **kwargs)
+        for key in (None, "", b"garbage", 5):
+            with self.assertRaises(scvjwt.KeyFormatError):
+                scvjwt.verify(token, key, now=NOW)
+
+    def test_replay(self):
+        cache = scvjwt.ReplayCache()
+        token = scvjwt._SAMPLE_TOKEN
+        self.assertEqual(scvjwt.verify(token, PUBLIC_KEY, now=NOW, replay_cache=cache)["jti"],
+                         scvjwt._SAMPLE_CLAIMS["jti"])
+        self.assertIn("seen before", self.assertReason("replay", token, now=NOW + 1, replay_cache=cache))
+        reissued = scvjwt.mint(SAMPLE_KEY, ORG_ID, CALL_CENTER, now=NOW + 5, jti=scvjwt._SAMPLE_CLAIMS["jti"])
+        self.assertReason("replay", reissued, now=NOW + 6, replay_cache=cache)           # same jti, new token
+        fresh = scvjwt.mint(SAMPLE_KEY, ORG_ID, CALL_CENTER, now=NOW)
+        scvjwt.verify(fresh, PUBLIC_KEY, now=NOW, replay_cache=scvjwt.ReplayCache())
+        scvjwt.verify(fresh, PUBLIC_KEY, now=NOW, replay_cache=cache)
+        without_jti = scvjwt.mint(SAMPLE_KEY, ORG_ID, CALL_CENTER, now=NOW, jti=False)
+        for _ in range(3):                                   # reusable until it expires, as at Salesforce
+            scvjwt.verify(without_jti, PUBLIC_KEY, now=NOW + 1, replay_cache=cache)
+        self.assertEqual(len(cache), 2)
+        # A token that fails another check is not remembered.
+        self.assertReason("issuer", scvjwt.mint(SAMPLE_KEY, ORG_ID, CALL_CENTER, now=NOW, jti="x"),
+                          org_id="00DAAAAAAAAAAAA", replay_cache=cache)
+        scvjwt.verify(scvjwt.mint(SAMPLE_KEY, ORG_ID, CALL_CENTER, now=NOW, jti="x"), PUBLIC_KEY, now=NOW,
+                      replay_cache=cache)
+
+    def test_replay_entries_expire(self):
+        cache = scvjwt.ReplayCache()
+        first = scvjwt.mint(SAMPLE_KEY, ORG_ID, CALL_CENTER, now=NOW, jti="first")           # exp NOW + 300
+        later = scvjwt.mint(SAMPLE_KEY, ORG_ID, CALL_CENTER, ttl=3600, now=NOW, jti="later")
+        scvjwt.verify(first, PUBLIC_KEY, now=NOW, leeway=30, replay_cache=cache)
+        scvjwt.verify(later, PUBLIC_KEY, now=NOW + 320, leeway=30, replay_cache=cache)
+        self.assertEqual(len(cache), 2)                      # first lives until exp + leeway = NOW + 330
+        self.assertReason("replay", first, now=NOW + 329, leeway=30, replay_cache=cache)
+        third = scvjwt.mint(SAMPLE_KEY, ORG_ID, CALL_CENTER, ttl=3600, now=NOW, jti="third")
+        scvjwt.verify(third, PUBLIC_KEY, now=NOW + 330, leeway=30, replay_cache=cache)
+        self.assertEqual(len(cache), 2)                      # first was dropped
+        self.assertReason("expired", first, now=NOW + 330, leeway=30, replay_cache=cache)
+
+
+class ReplayCacheTest(unittest.TestCase):
+    """ReplayCache: each jti accepted once until it expires; memory bounded by live entries;
+    thread-safe."""
+
+    def test_add(self):
+        cache = scvjwt.ReplayCache()
+        self.assertIs(cache.add("a", 100, 0), True)
+        self.assertIs(cache.add("a", 100, 99), False)
+        self.assertIs(cache.add("b", 50, 99), True)          # "b" already expired when added
+        self.assertEqual(len(cache), 2)
+        self.assertIs(cache.add("a", 200, 100), True)        # "a" expired at 100, "b" is dropped too
+        self.assertEqual(len(cache), 1)
+        self.assertIn("1 jti", repr(cache))
+
+    def test_memory_holds_live_entries_only(self):
+        cache = scvjwt.ReplayCache()
+        for second in range(5000):
+            self.assertIs(cache.add("jti-%d" % second, second + 10, second), True)
+            self.assertLessEqual(len(cache), 11)
+        self.assertIs(cache.add("jti-4999", 6000, 4999), False)
+        self.assertIs(cache.add("jti-0", 6000, 4999), True)
+
+    def test_threads(self):
+        cache = scvjwt.ReplayCache()
+        accepted = []
+
+        def work():
+            accepted.extend(jti for jti in ("jti-%d" % i for i in range(300)) if cache.add(jti, NOW + 300, NOW))
+
+        workers = [threading.Thread(target=work) for _ in range(6)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        self.assertEqual(sorted(accepted), sorted("jti-%d" % i for i in range(300)))
+        self.assertEqual(len(cache), 300)
+
+
+# ------------------------------------------------------------------------------------------------
+# Bad input: a deterministic mutation fuzzer, hostile inputs, and property tests (hypothesis)
+# ------------------------------------------------------------------------------------------------
+
+class MutationFuzzTest(unittest.TestCase):
+    """A deterministic mutation fuzzer (fixed seed, about 4000 cases) over DER keys, a certificate,
+    PEM text and tokens: byte flips, truncations, insertions, deletions and length-byte edits.
+    Whatever the damage, only ScvJwtError subclasses may come out, and what loads must work."""
+
+    CASES_PER_INPUT = 500
+    LENGTH_VALUES = (0x00, 0x01, 0x7F, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0xFF)
+
+    def mutate(self, rng, data, length_offsets=()):
+        data = bytearray(data)
+        for _ in range(rng.randint(1, 3)):
+            operation = rng.randrange(7 if length_offsets else 6)
+            position = rng.randrange(len(data) + 1)
+            if operation == 0 and data:                                   # flip one bit
+                data[position % len(data)] ^= 1 << rng.randrange(8)
+            elif operation == 1 and data:                                 # any byte value
+                data[position % len(data)] = rng.randrange(256)
+            elif operation == 2:                                          # truncate
+                del data[position:]
+            elif operation == 3:                                          # insert bytes
+                data[position:position] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 8)))
+            elif operation == 4:                                          # delete a slice
+                del data[position:position + rng.randint(1, 40)]
+            elif operation == 5:                                          # repeat a slice
+                data[position:position] = data[position:position + rng.randint(1, 40)]
+            elif operation == 6:                                          # edit a length byte
+                offset = rng.choice(length_offsets)
+                if offset < len(data):
+                    choices = self.LENGTH_VALUES + ((data[offset] + 1) % 256, (data[offset] - 1) % 256)
+                    data[offset] = rng.choice(choices)
+        return bytes(data)
+
+    def check(self, name, seed, data, use, length_offsets=()):
+        """Feed CASES_PER_INPUT mutations of `data` to `use`; collect anything but ScvJwtError."""
+        rng = random.Random(seed)
+        escaped = []
+        loaded = 0
+        for case in range(self.CASES_PER_INPUT):
+            mutated = self.mutate(rng, data, length_offsets)
+            try:
+                use(mutated)
+                loaded += 1
+            except scvjwt.ScvJwtError:
+                pass
+            except Exception as error:                # what this test looks for: report, never raise
+                escaped.append("%s case %d: %s: %s" % (name, case, type(error).__name__, error))
+        self.assertEqual(escaped, [], "\n".join(escaped[:10]))
+        return loaded
+
+    def use_private_key(self, data):
+        key = scvjwt.load_private_key(data)
+        signature = scvjwt.sign_rs256(key, b"fuzz")            # a key that loads must sign and verify
+        self.assertIs(scvjwt.verify_rs256(key.public_key(), b"fuzz", signature), True)
+
+    def test_pkcs1_der(self):
+        der = SAMPLE_KEY._pkcs1_der()
+        self.check("PKCS#1", 1, der, self.use_private_key, der_length_offsets(der))
+
+    def test_pkcs8_der(self):
+        der = SAMPLE_KEY._pkcs8_der()
+        self.check("PKCS#8", 2, der, self.use_private_key, der_length_offsets(der))
+
+    def test_spki_der(self):
+        der = PUBLIC_KEY._spki_der()
+        self.check("SPKI", 3, der, scvjwt.load_public_key, der_length_offsets(der))
+        rsa_public_key = scvjwt._der_encode_sequence(scvjwt._der_encode_uint(SAMPLE_KEY.n),
+                                                     scvjwt._der_encode_uint(SAMPLE_KEY.e))
+        self.check("PKCS#1 public", 4, rsa_public_key, scvjwt.load_public_key, der_length_offsets(rsa_public_key))
+
+    def test_certificate_der(self):
+        offsets = der_length_offsets(SAMPLE_CERTIFICATE_DER)
+        self.assertGreater(len(offsets), 15)
+        self.check("certificate", 5, SAMPLE_CERTIFICATE_DER, scvjwt.load_public_key, offsets)
+
+    def test_pem_text(self):
+        self.check("PEM", 6, SAMPLE_KEY.to_pem("pkcs1").encode("ascii"), self.use_private_key)
+        self.check("PEM, str", 7, SAMPLE_CERTIFICATE_PEM.encode("ascii"),
+                   lambda data: scvjwt.load_public_key(data.decode("latin-1")))
+
+    def test_tokens(self):
+        def use(data):
+            scvjwt.decode_unverified(data)
+            scvjwt.verify(data, PUBLIC_KEY, ORG_ID, CALL_CENTER, now=NOW, audience="a",
+                          replay_cache=scvjwt.ReplayCache())
+
+        token = scvjwt.mint(SAMPLE_KEY, ORG_ID, CALL_CENTER, now=NOW, jti="fuzz", audience="a")
+        loaded = self.check("token", 8, token.encode("ascii"), use)
+        self.assertLess(loaded, self.CASES_PER_INPUT)
+
+    def test_token_json(self):
+        """Mutations inside the header and claims JSON, re-encoded, so the JSON reader sees them."""
+        header, claims, signature = token_parts(scvjwt._SAMPLE_TOKEN)
+
+        def use_header(data):
+            token = ".".join(scvjwt.b64url_encode(part) for part in (data, claims, signature))
+            scvjwt.decode_unverified(token)
+            scvjwt.verify(token, PUBLIC_KEY, now=NOW)
+
+        def use_claims(data):
+            token = ".".join(scvjwt.b64url_encode(part) for part in (header, data, signature))
+            scvjwt.decode_unverified(token)
+            scvjwt.verify(token, PUBLIC_KEY, now=NOW)
+
+        self.check("header JSON", 9, header, use_header)
+        self.check("claims JSON", 10, claims, use_claims)
+
+
+class HostileInputTest(unittest.TestCase):
+    """Megabytes of data, deep nesting, huge lengths and numbers: refused with our own errors."""
+
+    def assertRefused(self, error, function, *args, **kwargs):
+        with self.assertRaises(error) as caught:
+            function(*args, **kwargs)
+        self.assertLess(len(str(caught.exception)), 300)
+        return caught.exception
+
+    def test_megabytes(self):
+        for data in (b"A" * (3 << 20), "A" * (3 << 20), b"\x30" * (3 << 20), b"\x30\x84\x00\x30\x00\x00" * 500000,
+                     "-----BEGIN PRIVATE KEY-----" * 100000):
+            self.assertRefused(scvjwt.KeyFormatError, scvjwt.load_private_key, data)
+            self.assertRefused(scvjwt.KeyFormatError, scvjwt.load_public_key, data)
+        self.assertRefused(scvjwt.TokenError, scvjwt.verify, "e" * (5 << 20), PUBLIC_KEY)
+        self.assertRefused(scvjwt.TokenError, scvjwt.decode_unverified, b"e" * (5 << 20))
+
+    def test_just_under_the_size_limit(self):
+        almost = (1 << 20) - 100
+        for text in ("-----BEGIN " * (almost // 11), "\\" * almost, "\\n" * (almost // 2), "-----BEGIN A-----" * 60000,
+                     "-----BEGIN RSA PRIVATE KEY-----\n" + "a:b " * (almost // 4 - 20) +
+                     "\n-----END RSA PRIVATE KEY-----\n",
+                     "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n" + "A" * (almost - 100) +
+                     "\n-----END RSA PRIVATE KEY-----\n"):
+            self.assertRefused(scvjwt.KeyFormatError, scvjwt.load_private_key, text)
+
+    def test_deep_der_nesting(self):
+        nested = b""
+        for _ in range(5000):
+            nested = scvjwt._der_encode(0x30, nested)
+        for data in (nested, b"\x30\x80" * 100000, scvjwt._pem_wrap("PRIVATE KEY", nested)):
+            self.assertRefused(scvjwt.KeyFormatError, scvjwt.load_private_key, data)
+            self.assertRefused(scvjwt.KeyFormatError, scvjwt.load_public_key, data)
+
+    def test_huge_lengths_and_numbers(self):
+        encode = scvjwt._der_encode
+        big = encode(0x02, b"\x01" + b"\x00" * 200000)                 # a 1.6-million-bit INTEGER
+        cases = [
+            b"\x30\x84\xff\xff\xff\xff\x02\x01\x00",
+            b"\x30\x84\x7f\xff\xff\xff" + b"\x02\x84\x7f\xff\xff\xf0" + b"\x00" * 100,
+            b"\x30\x88" + b"\xff" * 8 + b"\x02\x01\x00",
+            encode(0x30, encode(0x02, b"\x00") + big * 5 + encode(0x02, b"\x01") * 3),     # PKCS#1 shape
+            encode(0x30, big + encode(0x02, b"\x03")),                                      # huge modulus
+            encode(0x30, encode(0x02, (SAMPLE_KEY.n).to_bytes(257, "big")) + big),          # huge exponent
+        ]
+        for data in cases:
+            self.assertRefused(scvjwt.KeyFormatError, scvjwt.load_private_key, data)
+            self.assertRefused(scvjwt.KeyFormatError, scvjwt.load_public_key, data)
+        numbers = key_numbers(SAMPLE_KEY)
+        huge = 1 << 1000000
+        for index in range(len(numbers)):
+            changed = list(numbers)
+            changed[index] = huge + 1
+            self.assertRefused(scvjwt.KeyFormatError, scvjwt.RSAPrivateKey, *changed)
+
+    def test_wrong_d_refused_quickly(self):
+        """Recovery of p and q from a wrong d must stop at the first base that proves it wrong (it
+        once tried 200 bases, several seconds for a 2048-bit key and minutes for 16384 bits)."""
+        for d in (SAMPLE_KEY.d + 2, SAMPLE_KEY.d - 2, 12345, SAMPLE_KEY.n - 2):
+            self.assertRefused(scvjwt.KeyFormatError, scvjwt.RSAPrivateKey, SAMPLE_KEY.n, SAMPLE_KEY.e, d)
+
+    def test_hostile_json_in_tokens(self):
+        def signed(claims_bytes):
+            return signed_token(RS256_HEADER, claims_bytes)
+
+        tokens = [
+            signed(b'{"iat":%d,"exp":%s}' % (NOW, b"9" * 5000)),
+            signed(b'{"iat":%d,"exp":-%s}' % (NOW, b"9" * 400)),
+            signed(b'{"iat":%d,"exp":%d}' % (NOW, 10 ** 400)),
+            signed(b'{"iat":%s,"exp":%d}' % (b"9" * 400, NOW + 300)),
+            signed(b"[" * 12000),
+            signed(b'{"a":' * 1800 + b"1" + b"}" * 1800),
+            scvjwt.b64url_encode(b"[" * 11000) + ".e30.",
+            scvjwt.b64url_encode(b'{"a":' * 2000) + ".e30.",
+        ]
+        for token in tokens:
+            error = self.assertRefused(scvjwt.TokenError, scvjwt.verify, token, PUBLIC_KEY, now=NOW, leeway=0.5)
+            self.assertEqual(error.reason, "malformed")
+            self.assertRefused(scvjwt.TokenError, scvjwt.verify, token, PUBLIC_KEY)
+
+    def test_deep_but_valid_json_never_escapes(self):
+        """Balanced nesting that fits in 16 KiB parses on some Pythons (3.13) and not on others:
+        either way the answer is the claims or TokenError("malformed"), nothing else."""
+        for depth in (900, 1100, 3000, 5500):
+            claims = b'{"iat":%d,"exp":%d,"x":%s}' % (NOW, NOW + 300, b"[" * depth + b"]" * depth)
+            token = signed_token(RS256_HEADER, claims)
+            try:
+                self.assertEqual(scvjwt.verify(token, PUBLIC_KEY, now=NOW)["iat"], NOW)
+            except scvjwt.TokenError as error:
+                self.assertEqual(error.reason, "malformed")
+
+
+if HAVE_HYPOTHESIS:
+    try:   # hypothesis keeps caches in ./.hypothesis; files the tests write belong under temp_dir()
+        from hypothesis.configuration import set_hypothesis_home_dir
+        set_hypothesis_home_dir(os.path.join(temp_dir(), "hypothesis"))
+    except ImportError:
+        pass
+    # Text from a fixed alphabet (ASCII, controls, and characters from every UTF-8 length) rather
+    # than all of Unicode, whose tables hypothesis would rebuild in its temporary home on each run.
+    TEXT_CHARACTERS = "".join(map(chr, range(0x80))) + "\u00e9\u00ff\u0100\u2603\u200b\ufeff\uffff\U0001f600"
+    PROPERTIES = settings(max_examples=150, deadline=None, database=None, derandomize=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+
+    class PropertyTest(unittest.TestCase):
+        """Property tests with hypothesis: base64url round trips and strictness, token round trips."""
+
+        @PROPERTIES
+        @given(strategies.binary(max_size=300))
+        def test_b64url_round_trip(self, data):
+            text = scvjwt.b64url_encode(data)
+            self.assertTrue(set(text) <= set(B64URL_CHARACTERS))
+            self.assertEqual(scvjwt.b64url_decode(text), data)
+            self.assertEqual(scvjwt.b64url_decode(text.encode("ascii")), data)
+
+        @PROPERTIES
+        @given(strategies.one_of(strategies.text(alphabet=TEXT_CHARACTERS, max_size=40),
+                                 strategies.text(alphabet=B64URL_CHARACTERS + "=+/ \n.", max_size=40)))
+        def test_b64url_only_canonical_text_decodes(self, text):
+            try:
+                data = scvjwt.b64url_decode(text)
+            except scvjwt.TokenError as error:
+                self.assertEqual(error.reason, "malformed")
+            else:
+                self.assertEqual(scvjwt.b64url_encode(data), text)
+
+        @settings(max_examples=60, deadline=None, database=None, derandomize=True,
+                  suppress_health_check=[HealthCheck.too_slow])
+        @given(org=strategies.text(alphabet=B64URL_CHARACTERS[:62], min_size=12, max_size=12),
+               call_center=strategies.builds(                      # [A-Za-z](_?[A-Za-z0-9]){0,40}
+                   lambda first, rest: first + "".join(rest), strategies.sampled_from(B64URL_CHARACTERS[:52]),
+                   strategies.lists(strategies.tuples(strategies.sampled_from(["", "_"]),
+                                                      strategies.sampled_from(B64URL_CHARACTERS[:62])).map("".join),
+                                    max_size=40)),
+               ttl=strategies.integers(1, scvjwt.MAX_TTL), skew=strategies.integers(0, 300),
+               now=strategies.one_of(strategies.integers(0, 253402300799),
+                                     strategies.floats(0, 253402300799, allow_nan=False)),
+               jti=strategies.one_of(strategies.none(), strategies.booleans(),
+                                     strategies.text(alphabet=TEXT_CHARACTERS, min_size=1, max_size=30)),
+               audience=strategies.one_of(strategies.none(),
+                                          strategies.text(alphabet=TEXT_CHARACTERS, min_size=1, max_size=30)),
+               typ=strategies.booleans())
+        def test_token_round_trip(self, org, call_center, ttl, skew, now, jti, audience, typ):
+            org_id = "00D" + org
+            if ttl + skew > scvjwt.MAX_TTL:
+                with self.assertRaises(scvjwt.ClaimsError):
+                    scvjwt.mint(SAMPLE_KEY, org_id, call_center, ttl=ttl, now=now, skew=skew)
+                return
+            token = scvjwt.mint(SAMPLE_KEY, org_id, call_center, ttl=ttl, now=now, jti=jti, audience=audience,
+                                typ=typ, skew=skew)
+            header, claims = scvjwt.decode_unverified(token)
+            self.assertEqual(header, {"alg": "RS256", "typ": "JWT"} if typ else {"alg": "RS256"})
+            self.assertEqual((claims["iss"], claims["sub"], claims["exp"]), (org_id, call_center, int(now) + ttl))
+            self.assertEqual(claims["iat"], max(int(now) - skew, 0))
+            self.assertEqual(claims.get("aud"), audience)
+            if jti is True:
+                self.assertRegex(claims["jti"], UUID4)
+            else:
+                self.assertEqual(claims.get("jti"), jti or None)
+            verified = scvjwt.verify(token, PUBLIC_KEY, org_id=org_id + scvjwt._org_id_suffix(org_id),
+                                     call_center=call_center, now=now, audience=audience)
+            self.assertEqual(verified, claims)
+            self.assertEqual(list(claims)[:4], ["iat", "exp", "iss", "sub"])
+else:
+    @unittest.skip("hypothesis is not installed")
+    class PropertyTest(unittest.TestCase):
+        """Property tests with hypothesis (skipped: hypothesis is not installed)."""
+
+        def test_properties(self):
+            raise AssertionError("skipped")
+
+
+# ------------------------------------------------------------------------------------------------
+# The command line, through subprocesses as users run it
+# ------------------------------------------------------------------------------------------------
+
+class CommandLineTest(unittest.TestCase):
+    """scvjwt token, decode, verify, selftest and demo: exit codes, standard output carrying only
+    the result, one 'scvjwt: error:' line for errors, warnings on standard error, no traceback."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.folder = temp_dir()
+        cls.key_file = write_file(cls.folder, "key.pem", SAMPLE_KEY.to_pem())
+        cls.cert_file = write_file(cls.folder, "cert.pem", SAMPLE_CERTIFICATE_PEM)
+
+    def cli(self, *args, **kwargs):
+        """run_cli, checking what holds for every run: no traceback, and an error line last on
+        standard error whenever the exit status is not 0."""
+        status, out, err = run_cli(*args, **kwargs)
+        self.assertNotIn("Traceback", out + err)
+        if status != 0:
+            self.assertTrue(err.strip().splitlines()[-1].startswith("scvjwt: error: "), err)
+        return status, out, err
+
+    def token_arguments(self, *extra):
+        return ("token", "--key", self.key_file, "--org-id", ORG_ID, "--call-center", CALL_CENTER) + extra
+
+    def assertToken(self, out, **expected_claims):
+        """`out` is one line holding a token valid now with the sample key; returns its claims."""
+        self.assertEqual(out.count("\n"), 1)
+        claims = scvjwt.verify(out.strip(), PUBLIC_KEY)
+        for name, value in expected_claims.items():
+            self.assertEqual(claims.get(name), value, name)
+        return claims
+
+    def test_token(self):
+        status, out, err = self.cli(*self.token_arguments())
+        self.assertEqual((status, err), (0, ""))
+        claims = self.assertToken(out, iss=ORG_ID, sub=CALL_CENTER)
+        self.assertEqual(claims["exp"] - claims["iat"], 300)
+        self.assertRegex(claims["jti"], UUID4)
+        self.assertEqual(scvjwt.decode_unverified(out.strip())[0], {"alg": "RS256", "typ": "JWT"})
+
+    def test_token_options(self):
+        status, out, err = self.cli(*self.token_arguments("--ttl", "900", "--no-jti", "--audience",
+                                                          "https://scrt.salesforce.com", "--minimal-header",
+                                                          "--skew", "30", "--backend", "pure"))
+        self.assertEqual((status, err), (0, ""))
+        claims = self.assertToken(out, iss=ORG_ID, aud="https://scrt.salesforce.com")
+        self.assertNotIn("jti", claims)
+        self.assertEqual(claims["exp"] - claims["iat"], 930)
+        self.assertEqual(scvjwt.decode_unverified(out.strip())[0], {"alg": "RS256"})
+        status, out, err = self.cli("token", "--key", self.key_file, "--org-id", ORG_ID_18, "--call-center", "HVCC")
+        self.assertEqual(status, 0, err)
+        self.assertToken(out, iss=ORG_ID, sub="HVCC")
+
+    def test_token_formats(self):
+        status, out, err = self.cli(*self.token_arguments("--format", "header"))
+        self.assertEqual(status, 0, err)
+        self.assertTrue(out.startswith("Authorization: Bearer "))
+        self.assertToken(out[len("Authorization: Bearer "):])
+        status, out, err = self.cli(*self.token_arguments("--format", "json"))
+        self.assertEqual(status, 0, err)
+        shown = json.loads(out)
+        self.assertEqual(shown["header"], {"alg": "RS256", "typ": "JWT"})
+        self.assertEqual(shown["claims"], scvjwt.verify(shown["token"], PUBLIC_KEY, ORG_ID, CALL_CENTER))
+        status, out, err = self.cli(*self.token_arguments("--format", "token"))
+        self.assertEqual(status, 0, err)
+        self.assertToken(out)
+        status, out, err = self.cli(*self.token_arguments("--format", "yaml"))
+        self.assertEqual((status, out), (2, ""))
+
+    def test_key_from_standard_input(self):
+        for key in (SAMPLE_KEY.to_pem("pkcs1").encode("ascii"), SAMPLE_KEY._pkcs8_der(),
+                    SAMPLE_KEY.to_pem().replace("\n", "\\n").encode("ascii")):
+            status, out, err = self.cli("token", "--key", "-", "--org-id", ORG_ID, "--call-center", CALL_CENTER,
+                                        input=key)
+            self.assertEqual((status, err), (0, ""))
+            self.assertToken(out, iss=ORG_ID)
+
+    def test_environment_defaults(self):
+        env = {"SCVJWT_KEY_FILE": self.key_file, "SCVJWT_ORG_ID": ORG_ID, "SCVJWT_CALL_CENTER": "HVCC"}
+        status, out, err = self.cli("token", env=env)
+        self.assertEqual((status, err), (0, ""))
+        self.assertToken(out, iss=ORG_ID, sub="HVCC")
+        status, out, err = self.cli("token", "--call-center", "scv4cc1", env=env)      # options win
+        self.assertEqual(status, 0, err)
+        self.assertToken(out, sub="scv4cc1")
+        env["SCVJWT_KEY_FILE"] = os.path.join(self.folder, "missing.pem")
+        status, out, err = self.cli("token", env=env)
+        self.assertEqual((status, out), (2, ""))
+        self.assertIn("missing.pem", err)
+
+    def secret(self, call_center="scv4cc1"):
+        """An Amazon Connect contact center's SecretString (DOMAIN.md): the JWT key sits next to
+        another private key (for Salesforce's OAuth flow) that must never be used."""
+        return {
+            "SALESFORCE_ORG_ID": ORG_ID,
+            "CALL_CENTER_API_NAME": call_center,
+            "SCRT_ENDPOINT_BASE": "https://example.my.salesforce-scrt.com",
+            "SALESFORCE_REST_API_AUTH_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----\nnot the JWT key\n"
+                                                    "-----END PRIVATE KEY-----\n",
+            call_center + "-salesforce-rest-api-auth-private-key": "not the JWT key either",
+            call_center + "-scrt-jwt-auth-private-key": SAMPLE_KEY.to_pem("pkcs1"),
+        }
+
+    def test_secret_json(self):
+        secret = self.secret()
+        aws_answer = {"ARN": "arn:aws:secretsmanager:us-west-2:123456789012:secret:scv4cc1-salesforce-secret-AbCdEf",
+                      "Name": "scv4cc1-salesforce-secret", "VersionId": "b1c2d3e4-0000-4000-8000-000000000000",
+                      "SecretString": json.dumps(secret), "VersionStages": ["AWSCURRENT"],
+                      "CreatedDate": "2026-01-01T00:00:00+00:00"}
+        for name, content in (("secret.json", secret), ("aws.json", aws_answer)):
+            path = write_file(self.folder, name, json.dumps(content, indent=2))
+            status, out, err = self.cli("token", "--secret-json", path)
+            self.assertEqual((status, err), (0, ""), name)
+            self.assertToken(out, iss=ORG_ID, sub="scv4cc1")
+            status, out, err = self.cli("token", "--secret-json", "-", input=json.dumps(content).encode("utf-8"))
+            self.assertEqual((status, err), (0, ""), name)
+            self.assertToken(out, iss=ORG_ID, sub="scv4cc1")
+        path = write_file(self.folder, "secret-cc.json", json.dumps(secret))
+        status, out, err = self.cli("token", "--secret-json", path, "--call-center", "HVCC")
+        self.assertEqual(status, 0, err)                   # the one '...-scrt-jwt-auth-private-key' is found
+        self.assertToken(out, sub="HVCC")
+
+    def test_secret_json_refusals(self):
+        secret = self.secret()
+        del secret["scv4cc1-scrt-jwt-auth-private-key"]
+        cases = [json.dumps(secret), "not json", "[1, 2]", '"text"', json.dumps({"SecretString": "{"}),
+                 json.dumps(dict(self.secret(), SALESFORCE_ORG_ID="00D5e000001AbCdXXX"))]
+        for content in cases:
+            path = write_file(self.folder, "bad-secret.json", content)
+            status, out, err = self.cli("token", "--secret-json", path)
+            self.assertEqual((status, out), (2, ""), content[:40])
+            self.assertNotIn("BEGIN", err)
+        status, out, err = self.cli("token", "--secret-json", "-", input=b"\xff\xfe{}")
+        self.assertEqual((status, out), (2, ""))
+        status, out, err = self.cli("token", "--key", "-", "--secret-json", "-", input=SAMPLE_KEY.to_pem().encode())
+        self.assertEqual((status, out), (2, ""))
+        self.assertIn("standard input", err)
+
+    def test_token_refusals(self):
+        cases = [
+            (self.token_arguments()[:3] + ("--call-center", CALL_CENTER), "org ID", {}),
+            (("token", "--key", self.key_file, "--org-id", "00D5e000001AbCdEAA", "--call-center", CALL_CENTER),
+             "checksum", {}),
+            (("token", "--key", self.key_file, "--org-id", "0015e000001AbCd", "--call-center", CALL_CENTER),
+             "org ID", {}),
+            (("token", "--key", self.key_file, "--org-id", ORG_ID), "Call Center", {}),
+            (("token", "--key", self.key_file, "--org-id", ORG_ID, "--call-center", "bad name"), "Call Center", {}),
+            (("token", "--org-id", ORG_ID, "--call-center", CALL_CENTER), "no key", {}),
+            (("token", "--key", os.path.join(self.folder, "missing.pem"), "--org-id", ORG_ID, "--call-center",
+              CALL_CENTER), "missing.pem", {}),
+            (("token", "--key", self.folder, "--org-id", ORG_ID, "--call-center", CALL_CENTER), "key file", {}),
+            (self.token_arguments("--ttl", "0"), "ttl", {}),
+            (self.token_arguments("--ttl", "86401"), "ttl", {}),
+            (self.token_arguments("--ttl", "five"), "--ttl", {}),
+            (self.token_arguments("--skew", "301"), "skew", {}),
+            (self.token_arguments("--audience", ""), "audience", {}),
+            (self.token_arguments("--backend", "nope"), "--backend", {}),
+            (self.token_arguments("--password-env", "SCVJWT_TEST_UNSET"), "SCVJWT_TEST_UNSET", {}),
+        ]
+        for args, words, env in cases:
+            status, out, err = self.cli(*args, env=env)
+            self.assertEqual((status, out), (2, ""), args)
+            self.assertIn(words, err, args)
+        wrong_key = write_file(self.folder, "public.pem", PUBLIC_KEY.to_pem())
+        status, out, err = self.cli("token", "--key", wrong_key, "--org-id", ORG_ID, "--call-center", CALL_CENTER)
+        self.assertEqual((status, out), (2, ""))
+        self.assertIn("public key", err)
+        for backend in set(("openssl", "cryptography")) - set(scvjwt.backends()):
+            status, out, err = self.cli(*self.token_arguments("--backend", backend))
+            self.assertEqual((status, out), (1, ""))                        # unavailable: a runtime failure
+        status, out, err = self.cli(*self.token_arguments("--password-env", "SCVJWT_TEST_PASSWORD"),
+                                    env={"SCVJWT_TEST_PASSWORD": "ignored for a plain key"})
+        self.assertEqual((status, err), (0, ""))
+
+    @needs_openssl
+    def test_1024_bit_key_warning(self):
+        path = write_file(temp_dir(), "small.pem", openssl_key_pem(1024))
+        status, out, err = self.cli("token", "--key", path, "--org-id", ORG_ID, "--call-center", CALL_CENTER)
+        self.assertEqual(status, 0, err)
+        self.assertEqual(out.count("\n"), 1)
+        scvjwt.verify(out.strip(), scvjwt.load_public_key(openssl_key_pem(1024)), ORG_ID, CALL_CENTER)
+        self.assertTrue(err.startswith("scvjwt: warning: "), err)
+        self.assertIn("1024", err)
+        status, out, err = self.cli(*self.token_arguments())
+        self.assertEqual(err, "")                                             # none for 2048 bits
+
+    @needs_corpus
+    def test_wrong_and_encrypted_keys(self):
+        for name, words in (("ec_p256_pkcs8.pem", "EC"), ("ed25519_pkcs8.pem", "Ed25519"),
+                            ("dsa2048_traditional.pem", "DSA"),
+                            ("rsa2048_pkcs8_encrypted_aes256cbc_pbkdf2.pem", "password"),
+                            ("rsa2048_pkcs1_legacy_encrypted_aes256.pem", "password")):
+            status, out, err = self.cli("token", "--key", os.path.join(key_corpus(), name), "--org-id", ORG_ID,
+                                        "--call-center", CALL_CENTER)
+            self.assertEqual((status, out), (2, ""), name)
+            self.assertIn(words, err, name)
+
+    def test_decode(self):
+        expected = {"header": {"alg": "RS256", "typ": "JWT"},
+                    "claims": scvjwt.decode_unverified(scvjwt._SAMPLE_TOKEN)[1],
+                    "iat_utc": "2026-01-01T00:00:00Z", "exp_utc": "2026-01-01T00:05:00Z"}
+        runs = [((scvjwt._SAMPLE_TOKEN,), None), (("-",), scvjwt._SAMPLE_TOKEN.encode("ascii") + b"\n"),
+                (("Authorization: Bearer " + scvjwt._SAMPLE_TOKEN,), None),
+                (("-",), b"  Authorization: Bearer " + scvjwt._SAMPLE_TOKEN.encode("ascii") + b"\r\n"),
+                (("bearer " + scvjwt._SAMPLE_TOKEN,), None)]
+        for args, stdin in runs:
+            status, out, err = self.cli("decode", *args, input=stdin)
+            self.assertEqual((status, err), (0, ""), args)
+            shown = json.loads(out)
+            seconds_left = shown.pop("seconds_left")
+            self.assertEqual(shown, expected)
+            self.assertLess(seconds_left, 0)                                   # it expired in 2026
+        for bad in ("garbage", "a.b.c", scvjwt._SAMPLE_TOKEN + "."):
+            status, out, err = self.cli("decode", bad)
+            self.assertEqual((status, out), (2, ""), bad)
+            self.assertNotIn(scvjwt._SAMPLE_TOKEN.split(".")[1], err)
+        status, out, err = self.cli("decode", "-", input=b"")
+        self.assertEqual((status, out), (2, ""))
+
+    def test_verify(self):
+        token = scvjwt.mint(SAMPLE_KEY, ORG_ID, CALL_CENTER, audience="https://scrt.salesforce.com")
+        for args, stdin in (((token,), None), (("-",), token.encode("ascii")),
+                            (("Authorization: Bearer " + token,), None)):
+            status, out, err = self.cli("verify", *(args + ("--cert", self.cert_file, "--org-id", ORG_ID,
+                                                            "--call-center", CALL_CENTER, "--audience",
+                                                            "https://scrt.salesforce.com")), input=stdin)
+            self.assertEqual((status, err), (0, ""), args)
+            shown = json.loads(out)
+            self.assertIs(shown["valid"], True)
+            self.assertEqual(shown["claims"], scvjwt.decode_unverified(token)[1])
+            self.assertTrue(0 < shown["seconds_left"] <= 300)
+        public_file = write_file(self.folder, "public.pem", PUBLIC_KEY.to_pem())
+        status, out, err = self.cli("verify", token, "--cert", public_file)
+        self.assertEqual((status, err), (0, ""))
+
+    def test_verify_invalid(self):
+        import time
+        late = scvjwt.mint(SAMPLE_KEY, ORG_ID, CALL_CENTER, now=int(time.time()) - 400)   # expired 100 s ago
+        cases = [((scvjwt._SAMPLE_TOKEN,), "expired"), ((late,), "expired"),
+                 ((scvjwt.mint(SAMPLE_KEY, ORG_ID, CALL_CENTER), "--org-id", "00DAAAAAAAAAAAA"), "issuer"),
+                 ((scvjwt.mint(SAMPLE_KEY, ORG_ID, CALL_CENTER), "--call-center", "HVCC"), "subject"),
+                 ((scvjwt.mint(SAMPLE_KEY, ORG_ID, CALL_CENTER), "--audience", "https://scrt.salesforce.com"),
+                  "audience"),
+                 ((with_signature(scvjwt.mint(SAMPLE_KEY, ORG_ID, CALL_CENTER), b"\x01" * 256),), "signature"),
+                 ((signed_token({"alg": "HS256"}, standard_claims()),), "algorithm"),
+                 (("not.a.token",), "malformed")]
+        for args, reason in cases:
+            status, out, err = self.cli("verify", *(args + ("--cert", self.cert_file)))
+            self.assertEqual((status, out), (1, ""), reason)
+            self.assertIn("(%s)" % reason, err)
+            if len(args[0]) > 100:
+                self.assertNotIn(args[0].split(".")[-1], err)            # the token is not echoed
+        status, out, err = self.cli("verify", late, "--cert", self.cert_file, "--leeway", "200")
+        self.assertEqual((status, err), (0, ""))
+
+    def test_verify_bad_certificate(self):
+        garbage = write_file(self.folder, "garbage.pem", "not a certificate")
+        token = scvjwt.mint(SAMPLE_KEY, ORG_ID, CALL_CENTER)
+        for cert in (os.path.join(self.folder, "missing.crt"), garbage, self.folder):
+            status, out, err = self.cli("verify", token, "--cert", cert)
+            self.assertEqual((status, out), (2, ""), cert)
+        status, out, err = self.cli("verify", token)
+        self.assertEqual((status, out), (2, ""))
+        status, out, err = self.cli("verify", "-", "--cert", "-", input=token.encode("ascii"))
+        self.assertEqual((status, out), (2, ""))
+        self.assertIn("standard input", err)
+
+    def test_selftest(self):
+        status, out, err = self.cli("selftest")
+        self.assertEqual((status, err), (0, ""))
+        lines = out.strip().splitlines()
+        self.assertGreaterEqual(len(lines), 5)
+        for line in lines[:-1]:
+            self.assertTrue(line.startswith("ok "), line)
+        self.assertIn("selftest:", lines[-1])
+        self.assertNotIn("FAIL", out)
+
+    def test_demo(self):
+        status, out, err = self.cli("demo")
+        self.assertEqual((status, err), (0, ""))
+        steps = {}
+        lines = out.splitlines()
+        for index, line in enumerate(lines):
+            found = re.match(r"\((\d)\) (.*)", line)
+            if found:
+                steps[int(found.group(1))] = (found.group(2), index)
+        self.assertEqual(sorted(steps), [1, 2, 3, 4, 5, 6])
+        self.assertIn('{"alg":"RS256","typ":"JWT"}', steps[1][0])
+        header_b64 = steps[2][0].split()[-1]
+        self.assertEqual(scvjwt.b64url_decode(header_b64), b'{"alg":"RS256","typ":"JWT"}')
+        claims_json = steps[3][0][steps[3][0].index("{"):]
+        claims_b64 = steps[4][0].split()[-1]
+        self.assertEqual(scvjwt.b64url_decode(claims_b64).decode("utf-8"), claims_json)
+        token = steps[6][0].split("Authorization: Bearer ")[1]
+        self.assertIn(token, out[:out.index("(6)")])                          # step 5 shows it too
+        self.assertEqual(token.split(".")[:2], [header_b64, claims_b64])
+        claims = scvjwt.verify(token, PUBLIC_KEY, scvjwt._SAMPLE_ORG_ID, scvjwt._SAMPLE_CALL_CENTER)
+        self.assertEqual(json.loads(claims_json), claims)
+
+    def test_usage_errors(self):
+        for args in (("frobnicate",), ("token", "--nope"), ("verify",), ("decode",)):
+            status, out, err = self.cli(*args)
+            self.assertEqual((status, out), (2, ""), args)
+        status, out, err = run_cli()
+        self.assertEqual((status, out), (2, ""))
+        self.assertNotIn("Traceback", err)
+        status, out, err = self.cli("--version")
+        self.assertEqual((status, out.strip()), (0, "scvjwt " + scvjwt.__version__))
+
+    def test_module_and_isolated_runs(self):
+        completed = subprocess.run([sys.executable, "-m", "scvjwt", "decode", scvjwt._SAMPLE_TOKEN], cwd=HERE,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+        self.assertEqual(completed.returncode, 0, completed.stderr)
+        self.assertEqual(json.loads(completed.stdout.decode("utf-8"))["claims"]["iss"], ORG_ID)
+        folder = temp_dir()
+        shutil.copy(SCRIPT, folder)                          # copied alone, run with -I -S
+        completed = subprocess.run([sys.executable, "-I", "-S", os.path.join(folder, "scvjwt.py"), "selftest"],
+                                   cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+        self.assertEqual((completed.returncode, completed.stderr), (0, b""))
 
 
 
@@ -1710,7 +3973,8 @@ def crypto_not_valid(cert):
     return cert.not_valid_before, cert.not_valid_after
 
 
-def run_openssl(*args, **kwargs):
+def openssl_result(*args, **kwargs):
+    """Run the openssl tool: (exit status, stdout, stderr) as text."""
     completed = subprocess.run([OPENSSL] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                **kwargs)
     return (completed.returncode, completed.stdout.decode("utf-8", "replace"),
@@ -1784,7 +4048,7 @@ class TestGeneratePrivateKey(unittest.TestCase):
     def test_openssl_checks_the_generated_key(self):
         key = generated_key(2048)
         for fmt in ("pkcs8", "pkcs1"):
-            status, out, err = run_openssl("rsa", "-check", "-noout", input=key.to_pem(fmt).encode("ascii"))
+            status, out, err = openssl_result("rsa", "-check", "-noout", input=key.to_pem(fmt).encode("ascii"))
             self.assertEqual(status, 0, err)
             self.assertIn("RSA key ok", out)
 
@@ -1849,9 +4113,9 @@ class TestKeyToPem(unittest.TestCase):
         pem = openssl_key_pem(2048)
         key = scvjwt.load_private_key(pem)
         self.assertEqual(key.to_pem().encode("ascii"), pem)
-        _, pkcs1, _ = run_openssl("rsa", "-traditional", input=pem)
+        _, pkcs1, _ = openssl_result("rsa", "-traditional", input=pem)
         self.assertEqual(key.to_pem("pkcs1"), pkcs1)
-        _, public, _ = run_openssl("pkey", "-pubout", input=pem)
+        _, public, _ = openssl_result("pkey", "-pubout", input=pem)
         self.assertEqual(key.public_key().to_pem(), public)
 
     @needs_openssl
@@ -1860,11 +4124,11 @@ class TestKeyToPem(unittest.TestCase):
         folder = temp_dir()
         for fmt in ("pkcs8", "pkcs1"):
             path = write_file(folder, fmt + ".pem", key.to_pem(fmt))
-            status, out, err = run_openssl("pkey", "-in", path, "-pubout")
+            status, out, err = openssl_result("pkey", "-in", path, "-pubout")
             self.assertEqual(status, 0, err)
             self.assertEqual(out, key.public_key().to_pem())
         path = write_file(folder, "public.pem", key.public_key().to_pem())
-        status, out, err = run_openssl("pkey", "-pubin", "-in", path, "-pubout")
+        status, out, err = openssl_result("pkey", "-pubin", "-in", path, "-pubout")
         self.assertEqual((status, out), (0, key.public_key().to_pem()), err)
 
     @needs_cryptography
@@ -1928,20 +4192,20 @@ class TestSelfSignedCertificate(unittest.TestCase):
         folder = temp_dir()
         for name, key in (("sample", SAMPLE_KEY), ("generated", generated_key(2048))):
             path = write_file(folder, name + ".pem", scvjwt.self_signed_certificate(key, CALL_CENTER, now=NOW))
-            status, out, err = run_openssl("verify", "-attime", str(NOW + 3600), "-CAfile", path, path)
+            status, out, err = openssl_result("verify", "-attime", str(NOW + 3600), "-CAfile", path, path)
             self.assertEqual(status, 0, out + err)
             self.assertIn(": OK", out)
-            status, out, err = run_openssl("verify", "-x509_strict", "-attime", str(NOW + 3600), "-CAfile", path, path)
+            status, out, err = openssl_result("verify", "-x509_strict", "-attime", str(NOW + 3600), "-CAfile", path, path)
             self.assertEqual(status, 0, out + err)
         path = write_file(folder, "cert.pem", self.pem)
-        status, text, err = run_openssl("x509", "-in", path, "-noout", "-text")
+        status, text, err = openssl_result("x509", "-in", path, "-noout", "-text")
         self.assertEqual(status, 0, err)
         for expected in ("Version: 3 (0x2)", "Signature Algorithm: sha256WithRSAEncryption",
                          "Issuer: CN = " + CALL_CENTER, "Subject: CN = " + CALL_CENTER,
                          "Not Before: Jan  1 00:00:00 2026 GMT", "Not After : Jan  1 00:00:00 2027 GMT",
                          "X509v3 Basic Constraints: critical", "CA:FALSE", "X509v3 Subject Key Identifier"):
             self.assertIn(expected, text)
-        status, _, err = run_openssl("verify", "-attime", str(NOW + 400 * 86400), "-CAfile", path, path)
+        status, _, err = openssl_result("verify", "-attime", str(NOW + 400 * 86400), "-CAfile", path, path)
         self.assertNotEqual(status, 0, "openssl must refuse the certificate after it expired")
 
     @needs_cryptography
@@ -2007,7 +4271,7 @@ class TestSelfSignedCertificate(unittest.TestCase):
     def test_openssl_reads_generalizedtime(self):
         path = write_file(temp_dir(), "c.pem", scvjwt.self_signed_certificate(
             SAMPLE_KEY, "t", days=365, now=utc_epoch(2049, 6, 1)))
-        status, out, err = run_openssl("x509", "-in", path, "-noout", "-dates")
+        status, out, err = openssl_result("x509", "-in", path, "-noout", "-dates")
         self.assertEqual(status, 0, err)
         self.assertIn("notBefore=Jun  1 00:00:00 2049 GMT", out)
         self.assertIn("notAfter=Jun  1 00:00:00 2050 GMT", out)
@@ -2099,7 +4363,7 @@ class TestSelfSignedCertificate(unittest.TestCase):
     def test_subject_of_an_openssl_certificate(self):
         folder = temp_dir()
         key = write_file(folder, "k.pem", SAMPLE_KEY.to_pem())
-        status, out, err = run_openssl("req", "-x509", "-key", key, "-days", "1", "-subj",
+        status, out, err = openssl_result("req", "-x509", "-key", key, "-days", "1", "-subj",
                                        "/C=US/ST=CA/O=Acme, Inc./OU=Voice/CN=scv.example.com/emailAddress=a@b.example")
         self.assertEqual(status, 0, err)
         self.assertEqual(scvjwt._certificate_subject(certificate_der(out)),
@@ -2177,9 +4441,9 @@ class TestKeygenCommand(unittest.TestCase):
         before, after = scvjwt._certificate_validity(certificate_der(cert))
         self.assertEqual(after - before, 365 * 86400)
         if OPENSSL:
-            status, out, err = run_openssl("verify", "-CAfile", cert_path, cert_path)
+            status, out, err = openssl_result("verify", "-CAfile", cert_path, cert_path)
             self.assertEqual(status, 0, out + err)
-            status, out, err = run_openssl("rsa", "-check", "-noout", "-in", key_path)
+            status, out, err = openssl_result("rsa", "-check", "-noout", "-in", key_path)
             self.assertEqual((status, out.strip()), (0, "RSA key ok"), err)
 
     def test_1024_bits_needs_the_flag_and_warns(self):
