@@ -561,6 +561,12 @@ class PemTest(unittest.TestCase):
         self.assertEqual(scvjwt.load_private_key(SAMPLE_KEY.to_pem(), password=b"unused"), SAMPLE_KEY)
 
 
+    def test_text_key_file_whose_first_byte_is_the_der_sequence_tag(self):
+        """A key file that starts with the character '0' (0x30, DER's SEQUENCE tag) is still text."""
+        pem = ("0 comment line before the block\n" + SAMPLE_KEY.to_pem()).encode("ascii")
+        self.assertEqual(scvjwt.load_private_key(pem), SAMPLE_KEY)
+        self.assertEqual(scvjwt.load_public_key(pem), PUBLIC_KEY)
+
 # ------------------------------------------------------------------------------------------------
 # RSA keys, signing and verification
 # ------------------------------------------------------------------------------------------------
@@ -1791,6 +1797,14 @@ class ReplayCacheTest(unittest.TestCase):
         self.assertEqual(len(cache), 300)
 
 
+    def test_add_refuses_what_verify_never_passes(self):
+        cache = scvjwt.ReplayCache()
+        for jti, until, now in ((["list"], 10, 0), (None, 10, 0), (7, 10, 0), ("j", "10", 0), ("j", 10, None)):
+            with self.assertRaises(scvjwt.TokenError) as caught:
+                cache.add(jti, until, now)
+            self.assertEqual(caught.exception.reason, "malformed")
+        self.assertEqual(len(cache), 0)
+
 # ------------------------------------------------------------------------------------------------
 # Bad input: a deterministic mutation fuzzer, hostile inputs, and property tests (hypothesis)
 # ------------------------------------------------------------------------------------------------
@@ -1982,17 +1996,22 @@ class HostileInputTest(unittest.TestCase):
             self.assertEqual(error.reason, "malformed")
             self.assertRefused(scvjwt.TokenError, scvjwt.verify, token, PUBLIC_KEY)
 
-    def test_deep_but_valid_json_never_escapes(self):
-        """Balanced nesting that fits in 16 KiB parses on some Pythons (3.13) and not on others:
-        either way the answer is the claims or TokenError("malformed"), nothing else."""
-        for depth in (900, 1100, 3000, 5500):
+    def test_json_nesting_is_bounded_the_same_on_every_python(self):
+        """Nesting up to 32 levels is fine; deeper is malformed everywhere, not only where the json
+        module's recursion limit happens to be low; brackets inside strings do not count."""
+        for depth, valid in ((31, True), (32, False), (900, False), (5500, False)):
             claims = b'{"iat":%d,"exp":%d,"x":%s}' % (NOW, NOW + 300, b"[" * depth + b"]" * depth)
             token = signed_token(RS256_HEADER, claims)
-            try:
+            if valid:
                 self.assertEqual(scvjwt.verify(token, PUBLIC_KEY, now=NOW)["iat"], NOW)
-            except scvjwt.TokenError as error:
-                self.assertEqual(error.reason, "malformed")
-
+                continue
+            error = self.assertRefused(scvjwt.TokenError, scvjwt.verify, token, PUBLIC_KEY, now=NOW)
+            self.assertEqual(error.reason, "malformed")
+            self.assertIn("nests more than 32 levels", str(error))
+        text = '"[\\"[\\\\' + "[" * 40 + '"'
+        claims = b'{"iat":%d,"exp":%d,"x":%s}' % (NOW, NOW + 300, text.encode("ascii"))
+        self.assertEqual(scvjwt.verify(signed_token(RS256_HEADER, claims), PUBLIC_KEY, now=NOW)["x"],
+                         json.loads(text))
 
 if HAVE_HYPOTHESIS:
     try:   # hypothesis keeps caches in ./.hypothesis; files the tests write belong under temp_dir()
@@ -2397,6 +2416,31 @@ class CommandLineTest(unittest.TestCase):
         self.assertEqual((completed.returncode, completed.stderr), (0, b""))
 
 
+
+    def test_no_command_is_a_usage_error(self):
+        status, out, err = run_cli()
+        self.assertEqual((status, out), (2, ""))
+        self.assertTrue(err.splitlines()[-1].startswith("scvjwt: error: choose a command"), err)
+
+    def test_two_inputs_from_standard_input_are_named_as_on_the_command_line(self):
+        status, out, err = run_cli("verify", "-", "--cert", "-", input=b"")
+        self.assertEqual((status, out), (2, ""))
+        self.assertIn("not both TOKEN and --cert", err)
+
+    def test_output_closed_early_gives_no_traceback(self):
+        process = subprocess.Popen([sys.executable, SCRIPT, "selftest"], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE)
+        process.stdout.readline()
+        process.stdout.close()
+        err = process.stderr.read().decode("utf-8", "replace")
+        process.stderr.close()
+        self.assertNotEqual(process.wait(timeout=60), 0)
+        self.assertNotIn("Traceback", err)
+
+    def test_selftest_includes_the_aes_known_answer(self):
+        status, out, err = run_cli("selftest")
+        self.assertEqual(status, 0, err)
+        self.assertIn("ok   AES-128 known answer (FIPS 197 appendix C.1", out)
 
 # ------------------------------------------------------------------------------------------------
 # Backends (issue 3): byte-identical signatures, absent or broken backends, fault checks
@@ -4698,6 +4742,21 @@ class TestKeyFilePermissionWarning(unittest.TestCase):
         status, _, err = self.token("-", input=SAMPLE_KEY.to_pem().encode("ascii"))
         self.assertEqual((status, err), (0, ""))
 
+
+    def test_secret_json_and_password_files_open_to_others_warn(self):
+        folder = temp_dir()
+        secret = write_file(folder, "secret.json", json.dumps({
+            "SALESFORCE_ORG_ID": ORG_ID, "CALL_CENTER_API_NAME": CALL_CENTER,
+            CALL_CENTER + "-scrt-jwt-auth-private-key": SAMPLE_KEY.to_pem()}), 0o640)
+        status, _, err = run_cli("token", "--secret-json", secret)
+        self.assertEqual(status, 0, err)
+        self.assertIn("the secret JSON file %s can be read or changed by group or others" % secret, err)
+        key = write_file(folder, "key.pem", SAMPLE_KEY.to_pem())
+        password = write_file(folder, "password", "unused\n", 0o604)
+        status, _, err = run_cli("token", "--key", key, "--org-id", ORG_ID, "--call-center", CALL_CENTER,
+                                 "--password-file", password)
+        self.assertEqual(status, 0, err)
+        self.assertIn("the password file %s can be read" % password, err)
 
 if __name__ == "__main__":
     unittest.main()
