@@ -626,7 +626,12 @@ def _most_telling(kinds: "List[str]") -> str:
 # ------------------------------------------------------------------------------------------------
 
 _AES_BLOCK_BYTES = 16
-_AES_CBC_KEY_BYTES = {"AES-128-CBC": 16, "AES-192-CBC": 24, "AES-256-CBC": 32}
+# Ciphers (CBC mode) of encrypted keys, by the name OpenSSL gives them: (key bytes, IV bytes).
+# This file decrypts AES; DES-EDE3-CBC and any other cipher go to _decrypt_elsewhere.
+_CBC_CIPHERS = {"AES-128-CBC": (16, 16), "AES-192-CBC": (24, 16), "AES-256-CBC": (32, 16),
+                "DES-EDE3-CBC": (24, 8)}
+_AES_CIPHERS = ("AES-128-CBC", "AES-192-CBC", "AES-256-CBC")
+_CIPHER_NAME_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
 _MAX_ENCRYPTED_KEY = 64 * 1024     # an encrypted 16384-bit RSA key is under 10 KiB
 _MAX_PBKDF2_ITERATIONS = 10000000  # 8 to 18 s on a CI host; openssl writes 2048 by default
 _MAX_SALT_BYTES = 1024
@@ -643,14 +648,12 @@ _PBKDF2_PRFS = {
     "1.2.840.113549.2.10": "sha384",
     "1.2.840.113549.2.11": "sha512",
 }
-# PBES2 encryption schemes (RFC 8018 appendix B.2; the AES OIDs are NIST's): OID -> (the name
-# OpenSSL gives the cipher, key bytes, IV bytes). AES-CBC is decrypted here; DES-EDE3-CBC by
-# _decrypt_elsewhere.
+# PBES2 encryption schemes (RFC 8018 appendix B.2; the AES OIDs are NIST's) -> cipher name.
 _PBES2_CIPHERS = {
-    "2.16.840.1.101.3.4.1.2": ("AES-128-CBC", 16, 16),
-    "2.16.840.1.101.3.4.1.22": ("AES-192-CBC", 24, 16),
-    "2.16.840.1.101.3.4.1.42": ("AES-256-CBC", 32, 16),
-    "1.2.840.113549.3.7": ("DES-EDE3-CBC", 24, 8),
+    "2.16.840.1.101.3.4.1.2": "AES-128-CBC",
+    "2.16.840.1.101.3.4.1.22": "AES-192-CBC",
+    "2.16.840.1.101.3.4.1.42": "AES-256-CBC",
+    "1.2.840.113549.3.7": "DES-EDE3-CBC",
 }
 # Schemes, key derivations and ciphers met in the field that scvjwt does not read, named in errors.
 _UNREAD_ENCRYPTION_NAMES = {
@@ -857,7 +860,7 @@ def _private_from_encrypted_pkcs8(der: bytes, password: bytes) -> "RSAPrivateKey
                                  2, 2, "the PBES2 parameters")
     cipher, key_bytes, iv = _pbes2_cipher(encryption)
     hash_name, salt, iterations = _pbkdf2_parameters(kdf, key_bytes)
-    if cipher not in _AES_CBC_KEY_BYTES:
+    if cipher not in _AES_CIPHERS:
         return _decrypt_elsewhere(_pem_wrap("ENCRYPTED PRIVATE KEY", der), password, cipher)
     key = _pbkdf2(hash_name, password, salt, iterations, key_bytes)
     return _private_from_decrypted(_aes_cbc_decrypt(key, iv, ciphertext), "pkcs8")
@@ -869,7 +872,8 @@ def _pbes2_cipher(item: "Tuple[int, bytes]") -> "Tuple[str, int, bytes]":
     oid, parameters = _der_algorithm(item, "the PBES2 encryption scheme")
     if oid not in _PBES2_CIPHERS:
         raise _unread_encryption(oid)
-    name, key_bytes, iv_bytes = _PBES2_CIPHERS[oid]
+    name = _PBES2_CIPHERS[oid]
+    key_bytes, iv_bytes = _CBC_CIPHERS[name]
     iv = _der_expect(parameters[0], _OCTET_STRING, "the IV") if parameters else b""
     if len(iv) != iv_bytes:
         raise _der_error("the %s IV is not %d bytes" % (name, iv_bytes))
@@ -960,16 +964,17 @@ def _private_from_legacy_pem(kind: str, headers: "Dict[str, str]", der: bytes,
     if headers.get("Proc-Type") != "4,ENCRYPTED":
         raise KeyFormatError("the private key's PEM block has RFC 1421 headers, but not "
                              "'Proc-Type: 4,ENCRYPTED'")
-    if not 0 < len(cipher) <= 32 or not cipher.replace("-", "").isalnum() or len(iv) < 8:
+    if not 0 < len(cipher) <= 32 or not _CIPHER_NAME_CHARACTERS.issuperset(cipher) or len(iv) < 8:
         raise KeyFormatError("the encrypted PEM block has no valid DEK-Info header (the cipher, "
                              "a comma and the IV in hex)")
-    if cipher not in _AES_CBC_KEY_BYTES:            # the same PEM again, headers after BEGIN
+    if cipher not in _AES_CIPHERS:            # the same PEM again, headers after BEGIN
         headers_text = "Proc-Type: 4,ENCRYPTED\nDEK-Info: %s,%s\n\n" % (cipher, iv.hex().upper())
         pem = _pem_wrap(_LEGACY_PEM_LABELS[kind], der).replace("-----\n", "-----\n" + headers_text, 1)
         return _decrypt_elsewhere(pem, password, cipher)
-    if len(iv) != _AES_BLOCK_BYTES:
-        raise KeyFormatError("the %s IV in the DEK-Info header is not 16 bytes" % cipher)
-    key = _openssl_legacy_key(password, iv[:8], _AES_CBC_KEY_BYTES[cipher])
+    key_bytes, iv_bytes = _CBC_CIPHERS[cipher]
+    if len(iv) != iv_bytes:
+        raise KeyFormatError("the %s IV in the DEK-Info header is not %d bytes" % (cipher, iv_bytes))
+    key = _openssl_legacy_key(password, iv[:8], key_bytes)
     return _private_from_decrypted(_aes_cbc_decrypt(key, iv, der), kind)
 
 
@@ -1040,7 +1045,7 @@ def _decrypt_with_openssl_tool(pem: bytes, password: bytes) -> "Optional[bytes]"
     encrypted key goes in on standard input and the password through a pipe the tool inherits
     (-passin fd:N; see _run_openssl): neither is ever on a command line, in the environment or
     in a file."""
-    tool = _openssl_tool(probe=False)
+    tool = _openssl_tool()
     if tool is None:
         return None
     if b"\n" in password or b"\0" in password or len(password) > 1023:
@@ -1590,13 +1595,14 @@ def _cryptography_verifies(key: RSAPrivateKey, message: bytes, signature: bytes)
         return False
 
 
-def _openssl_tool(probe: bool) -> "Optional[str]":
-    """The path of the openssl tool, or None. With probe true, the tool must also answer
-    `openssl version` like OpenSSL or LibreSSL (once per process). It needs /dev/fd (POSIX)."""
+def _openssl_tool() -> "Optional[str]":
+    """The path of the openssl tool on PATH, or None. It must answer `openssl version` as
+    OpenSSL or LibreSSL do (asked once per process and path) before it sees any secret; and it
+    reads them through /dev/fd, so POSIX only."""
     import shutil
     path = shutil.which("openssl") if os.name == "posix" else None
-    if path is None or not probe:
-        return path
+    if path is None:
+        return None
     if "openssl " + path not in _PROBES:
         try:
             version = _run_openssl(path, ["version"], b"").decode("ascii", "replace")
@@ -1610,21 +1616,31 @@ def _run_openssl(path: str, arguments: "List[str]", stdin: bytes, secret: "Optio
     """Run the openssl tool and return its standard output; BackendError with the tool's own
     message when it fails. `secret` (a key or a password) travels through a pipe that the tool
     inherits, never on a command line, in the environment or in a file on disk: "{secret}" in
-    `arguments` becomes that pipe's descriptor number. The whole secret is written before the
-    tool starts, so it must fit the pipe's buffer (16 KiB at least; a 16384-bit key's PEM is
-    under 13 KiB). POSIX only (os.pipe with pass_fds); _openssl_tool finds no tool elsewhere."""
+    `arguments` becomes that pipe's descriptor number. The tool gets only the environment it
+    needs (PATH, locale, OpenSSL's own settings), not this process's, which may hold a password
+    (--password-env). The whole secret is written before the tool starts, so it must fit the
+    pipe's buffer (usually 64 KiB; a 16384-bit key's PEM is under 13 KiB): a secret that does not
+    fit raises BackendError instead of blocking. POSIX only (os.pipe with pass_fds)."""
     import subprocess
+    environment = {name: value for name, value in os.environ.items()
+                   if name in ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR") or name.startswith("OPENSSL_")}
     read_end = write_end = -1
     try:
         if secret is not None:
             read_end, write_end = os.pipe()
-            os.write(write_end, secret)
+            os.set_blocking(write_end, False)
+            try:
+                written = os.write(write_end, secret)
+            except BlockingIOError:
+                written = 0
+            if written != len(secret):
+                raise BackendError("the secret does not fit the pipe to the openssl tool")
             os.close(write_end)
             write_end = -1
             arguments = [argument.replace("{secret}", str(read_end)) for argument in arguments]
         completed = subprocess.run([path] + arguments, input=stdin, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, timeout=_OPENSSL_TIMEOUT, check=False,
-                                   pass_fds=() if secret is None else (read_end,))
+                                   env=environment, pass_fds=() if secret is None else (read_end,))
     except (OSError, subprocess.SubprocessError) as error:
         raise BackendError("the openssl tool could not run: %s" % (getattr(error, "strerror", None) or error)) from None
     finally:
@@ -1640,7 +1656,7 @@ def _run_openssl(path: str, arguments: "List[str]", stdin: bytes, secret: "Optio
 def _sign_openssl(key: RSAPrivateKey, message: bytes, encoded_message: bytes) -> bytes:
     """`openssl dgst -sha256 -sign` over the message, the private key read from an inherited pipe
     as /dev/fd/N (see _run_openssl)."""
-    path = _openssl_tool(probe=False)
+    path = _openssl_tool()
     if path is None:
         raise BackendError("the openssl tool is not on PATH")
     pem = key._backend_cache.get("openssl")
@@ -1657,7 +1673,7 @@ def backends() -> "List[str]":
     2048-bit signature. "pure" is always there; "cryptography" when the package imports (this
     call imports it, after which auto prefers it); "openssl" when the tool runs."""
     usable = ["pure"]
-    if _openssl_tool(probe=True):
+    if _openssl_tool():
         usable.append("openssl")
     if _cryptography_modules(import_now=True) is not None:
         usable.insert(0, "cryptography")
@@ -1672,7 +1688,7 @@ def _backend_candidates(backend: object, bits: int, long_running: bool) -> "List
     if backend == "auto":
         if _cryptography_modules(import_now=long_running) is not None:
             return ["cryptography", "pure"]
-        if bits > _PURE_ONE_SHOT_MAX_BITS and _openssl_tool(probe=False):
+        if bits > _PURE_ONE_SHOT_MAX_BITS and _openssl_tool():
             return ["openssl", "pure"]
         return ["pure"]
     if backend not in _BACKEND_NAMES:
@@ -1680,7 +1696,7 @@ def _backend_candidates(backend: object, bits: int, long_running: bool) -> "List
     if backend == "cryptography" and _cryptography_modules(import_now=True) is None:
         raise BackendError("the cryptography backend is not available: the package is not installed "
                            "or does not import")
-    if backend == "openssl" and _openssl_tool(probe=False) is None:
+    if backend == "openssl" and _openssl_tool() is None:
         raise BackendError("the openssl backend is not available: no openssl tool on PATH")
     return [str(backend)]
 
@@ -2764,8 +2780,16 @@ def _warn(message: str) -> None:
     print("scvjwt: warning: " + message, file=sys.stderr)
 
 
-def _read_source(source: str, what: str) -> bytes:
-    """The bytes of the file `source`, or of standard input when it is '-'; at most 1 MiB."""
+def _read_source(source: str, what: str, secret_name: bool = False) -> bytes:
+    """The bytes of the file `source`, or of standard input when it is '-'; at most 1 MiB.
+    Messages name the file unless it may be a secret given by mistake: text that looks like a
+    key or JSON rather than a file name, or any name when `secret_name` is set (a password
+    given instead of a password file's name)."""
+    if _looks_like_secret_text(source):
+        raise _InputError("the value given for the %s looks like the secret itself, not a file "
+                          "name (not shown): put it in a file, or give '-' and send it on standard "
+                          "input" % what)
+    shown = "given (its name is not shown: it may be the secret itself)" if secret_name else source
     try:
         if source == "-":
             data = sys.stdin.buffer.read(_MAX_KEY_INPUT + 1)
@@ -2773,10 +2797,15 @@ def _read_source(source: str, what: str) -> bytes:
             with open(source, "rb") as handle:
                 data = handle.read(_MAX_KEY_INPUT + 1)
     except OSError as error:
-        raise _InputError("cannot read the %s %s: %s" % (what, source, error.strerror or error)) from None
+        raise _InputError("cannot read the %s %s: %s" % (what, shown, error.strerror or error)) from None
     if len(data) > _MAX_KEY_INPUT:
-        raise _InputError("the %s %s is larger than 1 MiB" % (what, source))
+        raise _InputError("the %s %s is larger than 1 MiB" % (what, shown))
     return data
+
+
+def _looks_like_secret_text(value: str) -> bool:
+    """Whether a value given as a file name is key, JSON or other multi-line text instead."""
+    return "\n" in value or "-----BEGIN" in value or value.lstrip().startswith("{") or len(value) > 4096
 
 
 def _one_stdin(sources: "Dict[str, Optional[str]]") -> None:
@@ -2820,13 +2849,17 @@ def _password(args: "Any") -> "Optional[bytes]":
     either. argparse refuses the two together."""
     if args.password_file:
         _warn_if_open_to_others(args.password_file, "password file")
-        line = _read_source(args.password_file, "password file").split(b"\n", 1)[0]
+        line = _read_source(args.password_file, "password file", secret_name=True).split(b"\n", 1)[0]
         return line[:-1] if line.endswith(b"\r") else line
     if not args.password_env:
         return None
-    value = os.environ.get(args.password_env)
+    name = args.password_env
+    if not (name[:1].isalpha() or name[:1] == "_") or not _ALPHANUMERIC.issuperset(name.replace("_", "")):
+        raise _InputError("--password-env takes the name of an environment variable, and the value "
+                          "given is not one (not shown: it may be the password itself)")
+    value = os.environ.get(name)
     if value is None:
-        raise _InputError("the environment variable %s (--password-env) is not set" % args.password_env)
+        raise _InputError("the environment variable %s (--password-env) is not set" % name)
     return os.fsencode(value)
 
 
@@ -3267,7 +3300,7 @@ def _bench_command_cases(key: RSAPrivateKey, folder: str) -> "List[Tuple[str, Ca
              ("python3 -c 'import scvjwt' (cached)", command(python, "-c", "import scvjwt"), None),
              ("python3 scvjwt.py token", command(python, module_copy, *token), recipe),
              ("python3 -m scvjwt token (cached)", command(python, "-m", "scvjwt", *token), recipe)]
-    if _openssl_tool(probe=True):
+    if _openssl_tool():
         cases.append((recipe, command("sh", "-c", _OPENSSL_RECIPE, "recipe", key_file, _SAMPLE_ORG_ID,
                                       _SAMPLE_CALL_CENTER), None))
     try:

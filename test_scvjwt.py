@@ -2447,12 +2447,14 @@ class CommandLineTest(unittest.TestCase):
 # Backends (issue 3): byte-identical signatures, absent or broken backends, fault checks
 # ------------------------------------------------------------------------------------------------
 
-def fake_openssl(folder, script):
-    """A folder holding an executable `openssl` that runs the given shell script."""
+def fake_openssl(folder, script, answers_version=True):
+    """A folder holding an executable `openssl` that runs the given shell script; it answers
+    `openssl version` as OpenSSL does unless told not to."""
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, "openssl")
+    version = 'if [ "$1" = version ]; then echo "OpenSSL 3.0.0 (stub)"; exit 0; fi\n' if answers_version else ""
     with open(path, "w") as handle:
-        handle.write("#!/bin/sh\n" + script + "\n")
+        handle.write("#!/bin/sh\n" + version + script + "\n")
     os.chmod(path, 0o755)
     return folder
 
@@ -2583,7 +2585,7 @@ class BackendAbsentOrBrokenTest(unittest.TestCase):
     def test_openssl_that_fails_gives_its_own_message(self):
         folder = fake_openssl(temp_dir(), 'echo "unable to load key: stub says no" >&2; exit 3')
         with PathWith(folder):
-            self.assertNotIn("openssl", scvjwt.backends())
+            self.assertIn("openssl", scvjwt.backends())     # it answers `openssl version`
             with self.assertRaises(scvjwt.BackendError) as caught:
                 scvjwt.sign_rs256(SAMPLE_KEY, b"m", backend="openssl")
             self.assertIn("exit status 3", str(caught.exception))
@@ -2593,6 +2595,20 @@ class BackendAbsentOrBrokenTest(unittest.TestCase):
                 self.assertEqual(scvjwt._backend_candidates("auto", key.bits, False), ["openssl", "pure"])
                 signature = scvjwt.sign_rs256(key, b"m")             # falls back to pure
             self.assertTrue(scvjwt.verify_rs256(key, b"m", signature))
+
+    def test_a_tool_that_does_not_answer_as_openssl_never_sees_a_key(self):
+        folder = temp_dir()
+        log = os.path.join(folder, "log")
+        fake_openssl(folder, 'echo "$@" >> %s; echo "not OpenSSL at all"' % log, answers_version=False)
+        with PathWith(folder):
+            self.assertNotIn("openssl", scvjwt.backends())
+            with self.assertRaises(scvjwt.BackendError) as caught:
+                scvjwt.sign_rs256(SAMPLE_KEY, b"m", backend="openssl")
+            self.assertIn("not available", str(caught.exception))
+            with NoCryptography():
+                self.assertEqual(scvjwt._backend_candidates("auto", 4096, False), ["pure"])
+        with open(log) as handle:
+            self.assertEqual(set(handle.read().split()), {"version"})   # asked, and given nothing
 
     def test_openssl_that_prints_garbage_is_never_released(self):
         for script in ('head -c 256 /dev/zero', 'echo garbage', 'head -c 256 /dev/urandom', ''):
@@ -3625,12 +3641,15 @@ class TestDes3ThroughBackends(unittest.TestCase):
             return real_popen(args, **kwargs)
         with no_cryptography(), mock.patch.object(subprocess, "Popen", popen):
             self.assertEqual(scvjwt.load_private_key(self.keys["legacy PEM"], PASSWORD), self.expected)
+        calls = [(args, kwargs) for args, kwargs in calls if "pkey" in args]
         self.assertEqual(len(calls), 1)
         args, kwargs = calls[0]
         command_line = " ".join(args)
         self.assertNotIn(PASSWORD, command_line)
         self.assertNotIn("BEGIN", command_line)
-        self.assertNotIn("env", kwargs)
+        self.assertLessEqual(set(kwargs["env"]), {"PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR"} |
+                             {name for name in kwargs["env"] if name.startswith("OPENSSL_")})
+        self.assertNotIn(PASSWORD, " ".join(kwargs["env"].values()))
         self.assertRegex(command_line, r"-passin fd:\d+$")
         self.assertEqual(len(kwargs["pass_fds"]), 1)
 
