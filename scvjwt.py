@@ -328,6 +328,7 @@ _PEM_KINDS = {
 }
 _PRIVATE_KINDS = ("pkcs1-private", "pkcs8", "encrypted-pkcs8")
 _PUBLIC_KINDS = ("spki", "pkcs1-public", "certificate")
+_RSA_KINDS = _PRIVATE_KINDS + _PUBLIC_KINDS
 
 
 def _pem_wrap(label: str, der: bytes) -> str:
@@ -349,18 +350,20 @@ def _repair_transport_damage(text: str) -> str:
     return text.replace("\r", "\n")
 
 
-def _pem_blocks(text: str) -> "List[PemBlock]":
-    """Every '-----BEGIN X-----' ... '-----END X-----' block in `text`: (label, headers, DER)."""
-    blocks = []  # type: List[PemBlock]
+def _pem_blocks(text: str) -> "Tuple[List[PemBlock], List[str]]":
+    """Every '-----BEGIN X-----' ... '-----END X-----' block in `text` as (label, headers, DER),
+    and what was wrong with the blocks that could not be read (no END line, no valid base64):
+    those are skipped, so that a damaged block does not hide a good one in the same text."""
+    blocks, damaged = [], []   # type: List[PemBlock], List[str]
     pos = 0
     while True:
         begin = text.find("-----BEGIN ", pos)
         if begin < 0:
-            return blocks
+            return blocks, damaged
         label_start = begin + len("-----BEGIN ")
         label_end = text.find("-----", label_start)
         if label_end < 0:
-            return blocks
+            return blocks, damaged
         label = " ".join(text[label_start:label_end].split())
         if not label or len(label) > 40 or not label.replace(" ", "").isalnum():
             pos = label_start
@@ -368,9 +371,14 @@ def _pem_blocks(text: str) -> "List[PemBlock]":
         end_line = "-----END %s-----" % label
         body_end = text.find(end_line, label_end)
         if body_end < 0:
-            raise KeyFormatError("the PEM block '%s' has no END line" % label)
-        headers, der = _pem_body(label, text[label_end + 5:body_end])
-        blocks.append((label, headers, der))
+            damaged.append("the PEM block '%s' has no END line" % label)
+            pos = label_end
+            continue
+        try:
+            headers, der = _pem_body(label, text[label_end + 5:body_end])
+            blocks.append((label, headers, der))
+        except KeyFormatError as error:
+            damaged.append(str(error))
         pos = body_end + len(end_line)
 
 
@@ -392,9 +400,10 @@ def _pem_body(label: str, body: str) -> "Tuple[Dict[str, str], bytes]":
     return headers, der
 
 
-def _key_blocks(data: object, what: str) -> "List[PemBlock]":
+def _key_blocks(data: object, what: str) -> "Tuple[List[PemBlock], List[str]]":
     """Read key or certificate input (bytes or str; PEM, possibly damaged, or DER, or bare
-    base64 of DER) into blocks; DER is one block whose label is None."""
+    base64 of DER) into blocks, DER being one block whose label is None; and the problems of the
+    PEM blocks that could not be read (see _pem_blocks)."""
     if isinstance(data, (bytearray, memoryview)):
         data = bytes(data)
     if not isinstance(data, (bytes, str)):
@@ -403,15 +412,15 @@ def _key_blocks(data: object, what: str) -> "List[PemBlock]":
         raise KeyFormatError("the %s data is larger than 1 MiB; it is not a key or certificate" % what)
     if isinstance(data, bytes):
         if data[:1] == b"\x30" and b"-----BEGIN" not in data:
-            return [(None, {}, data)]
+            return [(None, {}, data)], []
         data = _decode_key_text(data)
     text = _repair_transport_damage(data)
-    blocks = _pem_blocks(text)
-    if blocks:
-        return blocks
+    blocks, damaged = _pem_blocks(text)
+    if blocks or damaged:
+        return blocks, damaged
     der = _b64_decode_strict("".join(text.replace("\\", " ").strip().strip("\"'").split()))
     if der and der[:1] == b"\x30":
-        return [(None, {}, der)]
+        return [(None, {}, der)], []
     raise KeyFormatError("the %s data is neither PEM (no '-----BEGIN' line) nor DER" % what)
 
 
@@ -550,9 +559,14 @@ def _private_from_block(kind: str, headers: "Dict[str, str]", der: bytes,
 
 
 def _block_kind(block: "PemBlock") -> str:
-    """What a block holds (see _PEM_KINDS); "spki:EC" and the like for public keys of other types."""
-    label, _, der = block
+    """What a block holds (see _PEM_KINDS); "spki:EC" and the like for public keys of other types.
+    For RSA structures the DER decides, as tools mix up their labels; legacy-encrypted blocks
+    (with headers) cannot be looked into, so their label decides."""
+    label, headers, der = block
     kind = _der_kind(der) if label is None else _PEM_KINDS.get(label, "label:" + label)
+    if label is not None and kind in _RSA_KINDS and not headers:
+        inside = _der_kind(der)
+        kind = inside if inside in _RSA_KINDS else kind
     if kind == "spki":
         oid, _ = _der_algorithm(_der_sequence(der, 2, 2, "the public key info")[0], "the public key algorithm")
         if oid != _RSA_ENCRYPTION_OID:
@@ -577,12 +591,14 @@ def load_private_key(data: "Union[str, BytesLike, RSAPrivateKey]",
         password = password.encode("utf-8", "surrogatepass")
     elif password is not None and not isinstance(password, (bytes, bytearray, memoryview)):
         raise KeyFormatError("the password must be str or bytes, not %s" % _type_name(password))
-    blocks = _key_blocks(data, "private key")
-    kinds = [_block_kind(block) for block in blocks]
-    for kind, (_, headers, der) in zip(kinds, blocks):
+    blocks, damaged = _key_blocks(data, "private key")
+    found = []
+    for block in blocks:
+        kind = _block_kind(block)
         if kind in _PRIVATE_KINDS:
-            return _private_from_block(kind, headers, der, password)
-    raise KeyFormatError(_wrong_kind_message(_most_telling(kinds), "an RSA private key"))
+            return _private_from_block(kind, block[1], block[2], password)
+        found.append(kind)
+    raise KeyFormatError(damaged[0] if damaged else _wrong_kind_message(_most_telling(found), "an RSA private key"))
 
 
 def load_public_key(data: "Union[str, BytesLike, RSAPublicKey, RSAPrivateKey]") -> "RSAPublicKey":
@@ -595,19 +611,31 @@ def load_public_key(data: "Union[str, BytesLike, RSAPublicKey, RSAPrivateKey]") 
         return data
     if isinstance(data, RSAPrivateKey):
         return data.public_key()
-    blocks = _key_blocks(data, "public key")
-    kinds = [_block_kind(block) for block in blocks]
-    readers = {"spki": _public_from_spki, "pkcs1-public": _public_from_pkcs1,
-               "certificate": _public_from_certificate}
-    for kind, (_, headers, der) in zip(kinds, blocks):
-        if kind in readers:
-            return readers[kind](der)
+    return _public_key_and_certificate(data)[0]
+
+
+def _public_key_and_certificate(data: "Union[str, BytesLike]") -> "Tuple[RSAPublicKey, Optional[bytes]]":
+    """The public key load_public_key reads from `data`, and the DER of the certificate it came
+    from (None when it came from a public or private key block)."""
+    blocks, damaged = _key_blocks(data, "public key")
+    found = []
+    for block in blocks:
+        kind, headers, der = _block_kind(block), block[1], block[2]
+        if kind == "certificate":
+            return _public_from_certificate(der), der
+        if kind == "spki":
+            return _public_from_spki(der), None
+        if kind == "pkcs1-public":
+            return _public_from_pkcs1(der), None
         if kind in _PRIVATE_KINDS and not _is_encrypted(kind, headers):
-            return _private_from_block(kind, headers, der, None).public_key()
-    if any(kind in _PRIVATE_KINDS for kind in kinds):     # only encrypted private keys
+            return _private_from_block(kind, headers, der, None).public_key(), None
+        found.append(kind)
+    if damaged:
+        raise KeyFormatError(damaged[0])
+    if any(kind in _PRIVATE_KINDS for kind in found):     # only encrypted private keys
         raise KeyFormatError("this is an encrypted private key; give the certificate or public key "
                              "instead, or load the private key with its password")
-    raise KeyFormatError(_wrong_kind_message(_most_telling(kinds), "an RSA public key or certificate"))
+    raise KeyFormatError(_wrong_kind_message(_most_telling(found), "an RSA public key or certificate"))
 
 
 def _most_telling(kinds: "List[str]") -> str:
@@ -1137,10 +1165,15 @@ def _check_public_numbers(n: object, e: object) -> None:
         raise KeyFormatError("the RSA public exponent is too large")
 
 
-class _Immutable(object):
-    """Key objects cannot change once built: attributes are set once, in __init__."""
+class _RSAKey(object):
+    """What both key classes share. They cannot change once built: attributes are set once, in
+    __init__. Two keys of one class are equal when their public numbers (n, e) are: for private
+    keys those fix the rest, as __init__ refuses any d, p, q that do not belong to them. Copies
+    and pickles are rebuilt from the numbers (a pickled private key holds its secret numbers)."""
 
     __slots__ = ()
+    n: int
+    e: int
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("%s objects are immutable" % _type_name(self))
@@ -1151,8 +1184,23 @@ class _Immutable(object):
     def _set(self, name: str, value: object) -> None:
         object.__setattr__(self, name, value)
 
+    def _numbers(self) -> "Tuple[int, ...]":
+        raise NotImplementedError
 
-class RSAPublicKey(_Immutable):
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, _RSAKey)
+        return (self.n, self.e) == (other.n, other.e)
+
+    def __hash__(self) -> int:
+        return hash((self.n, self.e))
+
+    def __reduce__(self) -> "Tuple[Any, ...]":
+        return (type(self), self._numbers())
+
+
+class RSAPublicKey(_RSAKey):
     """An RSA public key (n, e) (RFC 8017 section 3.1). Equal when the numbers are equal."""
 
     __slots__ = ("n", "e", "bits")
@@ -1186,23 +1234,14 @@ class RSAPublicKey(_Immutable):
         digest = hashlib.sha256(self._spki_der()).digest()
         return "SHA256:" + binascii.b2a_base64(digest, newline=False).decode("ascii").rstrip("=")
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, RSAPublicKey):
-            return NotImplemented
-        return (self.n, self.e) == (other.n, other.e)
-
-    def __ne__(self, other: object) -> bool:
-        equal = self.__eq__(other)
-        return equal if equal is NotImplemented else not equal
-
-    def __hash__(self) -> int:
-        return hash((self.n, self.e))
+    def _numbers(self) -> "Tuple[int, ...]":
+        return (self.n, self.e)
 
     def __repr__(self) -> str:
         return "<RSAPublicKey %d bits %s>" % (self.bits, self.fingerprint())
 
 
-class RSAPrivateKey(_Immutable):
+class RSAPrivateKey(_RSAKey):
     """An RSA private key with its CRT values (RFC 8017 section 3.2, second representation).
 
     Missing p and q are recovered from (n, e, d); missing dP, dQ and qInv are computed. Numbers
@@ -1259,7 +1298,7 @@ class RSAPrivateKey(_Immutable):
             return _pem_wrap("RSA PRIVATE KEY", self._pkcs1_der())
         if format == "pkcs8":
             return _pem_wrap("PRIVATE KEY", self._pkcs8_der())
-        raise KeyFormatError("the key format must be 'pkcs8' or 'pkcs1', not %r" % (format,))
+        raise KeyFormatError("the key format must be 'pkcs8' or 'pkcs1', not %s" % _shown(format))
 
     def _pkcs1_der(self) -> bytes:
         numbers = (0, self.n, self.e, self.d, self.p, self.q, self.dp, self.dq, self.qi)
@@ -1269,16 +1308,8 @@ class RSAPrivateKey(_Immutable):
         return _der_encode_sequence(_der_encode_uint(0), _RSA_ALGORITHM_DER,
                                     _der_encode(_OCTET_STRING, self._pkcs1_der()))
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, RSAPrivateKey):
-            return NotImplemented
-        return hmac.compare_digest(self._pkcs1_der(), other._pkcs1_der())
-
-    def __ne__(self, other: object) -> bool:
-        equal = self.__eq__(other)
-        return equal if equal is NotImplemented else not equal
-
-    __hash__ = None  # type: ignore[assignment]  # secret numbers make poor dictionary keys
+    def _numbers(self) -> "Tuple[int, ...]":
+        return (self.n, self.e, self.d, self.p, self.q, self.dp, self.dq, self.qi)
 
     def __repr__(self) -> str:
         return "<RSAPrivateKey %d bits, public key %s>" % (self.bits, self._public.fingerprint())
@@ -1907,18 +1938,6 @@ def self_signed_certificate(key: "Union[RSAPrivateKey, str, BytesLike]", common_
     return _pem_wrap("CERTIFICATE", certificate)
 
 
-def _certificate_der(data: "Union[str, BytesLike]") -> "Optional[bytes]":
-    """The DER of the certificate load_public_key(data) takes its key from, or None when that
-    key comes from a public or private key block instead."""
-    for block in _key_blocks(data, "certificate"):
-        kind = _block_kind(block)
-        if kind == "certificate":
-            return block[2]
-        if kind in _PUBLIC_KINDS or kind in _PRIVATE_KINDS:
-            return None
-    return None
-
-
 def _certificate_validity(der: bytes) -> "Tuple[int, int]":
     """(notBefore, notAfter) of a certificate, in seconds since 1970 (RFC 5280 section 4.1.2.5)."""
     validity = _der_items(_der_expect(_certificate_fields(der)[3], _SEQUENCE, "validity"), 2, 2, "validity")
@@ -1953,14 +1972,15 @@ def _attribute_text(item: "Tuple[int, bytes]") -> str:
 
 
 def _rfc4514_escape(value: str) -> str:
-    """Escape an attribute value as RFC 4514 section 2.4 requires, and unprintable characters as
-    \\XX for each UTF-8 byte, so that no control character reaches the terminal."""
+    """Escape an attribute value as RFC 4514 section 2.4 requires, and characters that are
+    unprintable or not ASCII as \\XX for each UTF-8 byte (section 2.4 allows that for any
+    character): no control character reaches the terminal, and an ASCII terminal prints it."""
     escaped = []
     for index, character in enumerate(value):
         if (character in '"+,;<>\\' or (character == "#" and index == 0) or
                 (character == " " and index in (0, len(value) - 1))):
             escaped.append("\\" + character)
-        elif not character.isprintable():
+        elif not (" " <= character <= "~"):
             escaped.append("".join("\\%02X" % byte for byte in character.encode("utf-8", "surrogatepass")))
         else:
             escaped.append(character)
@@ -1997,7 +2017,10 @@ def _json_bytes(value: object) -> bytes:
 
 
 def _shown(value: object) -> str:
-    """A short, safe rendering of a rejected identifier for an error message."""
+    """A short, safe rendering of a rejected identifier for an error message (a whole number by
+    its size: repr() of one with thousands of digits is slow, and refused on Python 3.11+)."""
+    if _is_int(value) and value.bit_length() > 64:
+        return "an integer of %d bits" % value.bit_length()
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -2137,8 +2160,8 @@ class Minter(object):
                  backend: str = "auto", clock: "Callable[[], float]" = time.time) -> None:
         import threading
         build_claims(org_id, call_center, ttl, 0, jti=None, audience=audience, skew=skew)  # checks all
-        self._ttl = ttl
-        self._refresh_margin = _whole_number(refresh_margin, "refresh_margin", 0, ttl - 1)
+        # A reused token must be refreshed before it expires; without reuse no token is kept.
+        self._refresh_margin = _whole_number(refresh_margin, "refresh_margin", 0, ttl - 1 if reuse else MAX_TTL)
         if not callable(clock):
             raise ClaimsError("clock must be a function that returns the time in seconds")
         self._key = load_private_key(key)
@@ -3022,8 +3045,7 @@ def _cmd_check(args: "Any") -> int:
     _warn_if_open_to_others(args.key, "private key file")
     key = _signing_key(_read_source(args.key, "key file"), args)
     cert_data = _read_source(args.cert, "certificate")
-    public = load_public_key(cert_data)
-    certificate = _certificate_der(cert_data)
+    public, certificate = _public_key_and_certificate(cert_data)
     _warn_if_small(key.bits)
     lines = ["key:          %s (RSA %d bits)" % (key.public_key().fingerprint(), key.bits),
              "%-13s %s (RSA %d bits)" % ("certificate:" if certificate else "public key:",
@@ -3117,7 +3139,7 @@ def _cmd_keygen(args: "Any") -> int:
         except _InputError as error:
             raise _InputError("the private key was written to %s, but the certificate was not: %s; "
                               "delete the key and run keygen again" % (args.key_out, error)) from None
-        der = _key_blocks(certificate, "certificate")[0][2]
+        der = _key_blocks(certificate, "certificate")[0][0][2]   # the one block just made
         print("certificate:  %s (%s, valid until %s)" % (args.cert_out, _certificate_subject(der),
                                                           _utc_iso(_certificate_validity(der)[1])))
     return _EXIT_OK
@@ -3353,8 +3375,8 @@ def _cmd_bench(args: "Any") -> int:
 
 
 def _request_body(option: "Optional[str]") -> "Union[str, bytes, None]":
-    """--data: JSON text, '@FILE' for a file's contents, or '-' for standard input."""
-    if option == "-":
+    """--data: JSON text, '@FILE' for a file's contents, or '-' (also '@-') for standard input."""
+    if option in ("-", "@-"):
         return _read_source("-", "request body")
     if option is not None and option.startswith("@"):
         return _read_source(option[1:], "request body")
@@ -3404,7 +3426,7 @@ def _print_body(body: bytes, pretty: bool) -> None:
 
 def _cmd_request(args: "Any") -> int:
     _one_stdin({"--key": args.key, "--secret-json": args.secret_json, "--password-file": args.password_file,
-                "--data": args.data})
+                "--data": "-" if args.data == "@-" else args.data})
     secret = _secret_option(args)
     key, org_id, call_center = _signing_inputs(args, secret)
     endpoint_base = (args.endpoint_base or os.environ.get("SCVJWT_ENDPOINT_BASE") or
@@ -3554,6 +3576,9 @@ def main(argv: "Optional[List[str]]" = None) -> int:
         print("scvjwt: error: %s" % error, file=sys.stderr)
         return _EXIT_USAGE
     except BackendError as error:
+        print("scvjwt: error: %s" % error, file=sys.stderr)
+        return _EXIT_FAILURE
+    except ScvJwtError as error:   # any other error of scvjwt's own: a runtime failure
         print("scvjwt: error: %s" % error, file=sys.stderr)
         return _EXIT_FAILURE
     except KeyboardInterrupt:
