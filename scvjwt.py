@@ -1121,6 +1121,7 @@ def _decrypt_private_key(kind: str, headers: "Dict[str, str]", der: bytes,
 # ------------------------------------------------------------------------------------------------
 
 _MIN_BITS, _MAX_BITS = 1024, 16384
+_MAX_RECOVERY_BITS, _RECOVERY_BASES = 4096, 24   # see _recover_primes
 _MAX_EXPONENT_BITS = 256   # FIPS 186-5 A.1.1 bounds e below 2**256; larger ones only slow checks down
 
 
@@ -1188,9 +1189,8 @@ class _RSAKey(object):
         raise NotImplementedError
 
     def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
+        if not isinstance(other, type(self)):
             return NotImplemented
-        assert isinstance(other, _RSAKey)
         return (self.n, self.e) == (other.n, other.e)
 
     def __hash__(self) -> int:
@@ -1329,15 +1329,21 @@ def _prime_factors(n: int, e: int, d: int, p: "Optional[int]", q: "Optional[int]
 def _recover_primes(n: int, e: int, d: int) -> "Tuple[int, int]":
     """Factor n from (n, e, d) (SP 800-56B rev. 2 appendix C.2; RFC 8017 leaves it out).
 
-    e*d - 1 = k is a multiple of lcm(p-1, q-1); write k = 2**t * r with r odd. For most g,
-    the sequence g**r, g**2r, ... mod n meets a square root of 1 other than +-1, and
-    gcd(that root - 1, n) is a prime factor. Fixed bases keep the result deterministic."""
+    e*d - 1 = k is a multiple of lcm(p-1, q-1); write k = 2**t * r with r odd. For at least
+    half of all g, the sequence g**r, g**2r, ... mod n meets a square root of 1 other than +-1,
+    and gcd(that root - 1, n) is a prime factor. Fixed bases keep the result deterministic; at
+    most 24 of them (a true key fails all with odds under 2**-24) bound the work that numbers
+    made to fail every base (a prime n, or a prime power) can cause, and only up to 4096 bits:
+    each base costs a full exponentiation, seconds for larger n."""
+    if n.bit_length() > _MAX_RECOVERY_BITS:
+        raise KeyFormatError("give p and q too: recovering them from n, e and d is limited to keys "
+                             "of at most %d bits" % _MAX_RECOVERY_BITS)
     k = d * e - 1
     t = (k & -k).bit_length() - 1
     r = k >> t
     if t == 0:
         raise KeyFormatError("the RSA numbers are inconsistent: e*d - 1 is odd")
-    for g in range(2, 202):
+    for g in range(2, 2 + _RECOVERY_BASES):
         y = pow(g, r, n)
         if y in (1, n - 1):
             continue
@@ -1764,6 +1770,8 @@ def _sign(key: RSAPrivateKey, message: bytes, candidates: "List[str]") -> bytes:
         except BackendError:
             if name == candidates[-1]:
                 raise
+        except (ArithmeticError, ValueError):   # pow() on numbers changed since the key was checked
+            raise BackendError("the %s backend failed: the key's numbers are damaged" % name) from None
     if not _signature_checks_out(key, message, encoded_message, signature, name):
         raise BackendError("the %s backend produced a signature that fails its check with the public "
                            "exponent; it was not released" % name)
