@@ -3,17 +3,16 @@
 # Copyright (c) 2026 the scvjwt authors. SPDX-License-Identifier: MIT (the full text is in LICENSE).
 """Mint and check the RS256 JWT that authorizes calls to the Telephony Integration REST API.
 
-One file, Python standard library only, CPython 3.6 to 3.13. The six documented steps:
+One file, Python standard library only, CPython 3.6 to 3.13. The six documented steps, and the
+functions that do them (mint() runs 1 to 5; the README's audit guide gives line numbers):
 
-  1. the header JSON {"alg":"RS256","typ":"JWT"}      _header_json()
-  2. the header in base64url                           b64url_encode()
-  3. the claims JSON: iat, exp, iss, sub [aud] [jti]   build_claims(), _json_bytes()
-  4. the claims in base64url                           b64url_encode()
-  5. the RS256 signature over "header.claims"          sign_rs256(): _emsa_pkcs1_v15_sha256(), _sign_pure()
-  6. the header "Authorization: Bearer <token>"        mint(), Minter.authorization(); request() sends it
-
-Keys and certificates without OpenSSL: generate_private_key() and self_signed_certificate(), on
-the command line `keygen`; `check` tells whether a key and a certificate belong together.
+  1. the header JSON {"alg":"RS256","typ":"JWT"}       _header_json()
+  2. the header in base64url                            b64url_encode(), in _signing_input()
+  3. the claims JSON: iat, exp, iss, sub [aud] [jti]    build_claims(), _json_bytes()
+  4. the claims in base64url                            b64url_encode(), in _signing_input()
+  5. the RS256 signature over "header.claims"           _sign_claims() -> _sign():
+                                                        _emsa_pkcs1_v15_sha256(), _sign_pure()
+  6. the header "Authorization: Bearer <token>"         Minter.authorization(), request()
 
 Try it: python3 scvjwt.py demo. The command line: python3 scvjwt.py --help.
 """
@@ -22,6 +21,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
 import os
 import sys
 import time
@@ -50,7 +50,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 # ------------------------------------------------------------------------------------------------
-# Errors
+# Errors, and the small helpers for numbers, times and messages that every section uses
 # ------------------------------------------------------------------------------------------------
 
 class ScvJwtError(Exception):
@@ -91,6 +91,27 @@ class TokenError(ScvJwtError, ValueError):
         return (type(self), (self.reason, str(self)))
 
 
+# Errors that stay inside scvjwt, each turned into one of the above before it leaves.
+
+class _PasswordNeeded(KeyFormatError):
+    """An encrypted key was given no password (the command line then asks for one on a terminal)."""
+
+
+class _NoAnswer(Exception):
+    """An attempt that got no HTTP answer. `sent` is True when the server may have received the
+    request (the failure came after it went out), so that only idempotent methods are retried."""
+
+    def __init__(self, message: str, sent: bool) -> None:
+        super().__init__(message)
+        self.sent = sent
+
+
+class _InputError(ScvJwtError):
+    """Bad command-line input: a missing option or an unreadable file (exit status 2)."""
+
+
+# Small helpers that the checks and their messages share.
+
 def _type_name(value: object) -> str:
     return type(value).__name__
 
@@ -100,6 +121,41 @@ def _is_int(value: object) -> "TypeGuard[int]":
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _shown(value: object) -> str:
+    """A short, safe rendering of a rejected identifier for an error message (a whole number by
+    its size: repr() of one with thousands of digits is slow, and refused on Python 3.11+)."""
+    if _is_int(value) and value.bit_length() > 64:
+        return "an integer of %d bits" % value.bit_length()
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _whole_number(value: object, what: str, low: int, high: int, unit: str = "seconds") -> int:
+    """`value` when it is a whole number from `low` to `high`; else ClaimsError."""
+    if not _is_int(value) or not low <= value <= high:
+        raise ClaimsError("%s must be a whole number of %s from %d to %d" % (what, unit, low, high))
+    return value
+
+
+_MAX_EPOCH = 253402300799   # 9999-12-31T23:59:59Z: later times are not times
+
+
+def _epoch(now: object) -> float:
+    """A time in seconds since the epoch: the clock when `now` is None."""
+    if now is None:
+        return time.time()
+    if not isinstance(now, (int, float)) or isinstance(now, bool) or not 0 <= now <= _MAX_EPOCH:
+        raise ClaimsError("the time must be seconds since 1970 (a number from 0 to %d)" % _MAX_EPOCH)
+    return now
+
+
+def _utc_iso(seconds: int) -> str:
+    """A time in seconds since 1970 as ISO 8601 UTC text, e.g. 2026-01-01T00:00:00Z; any year
+    from 1 to 9999, also before 1970."""
+    import datetime
+    return (datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=seconds)).isoformat() + "Z"
+
+
 # ------------------------------------------------------------------------------------------------
 # base64url: RFC 4648 section 5, without padding as RFC 7515 section 2 and appendix C require
 # ------------------------------------------------------------------------------------------------
@@ -107,6 +163,7 @@ def _is_int(value: object) -> "TypeGuard[int]":
 _B64URL_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 _TO_B64URL = bytes.maketrans(b"+/", b"-_")
 _FROM_B64URL = bytes.maketrans(b"-_", b"+/")
+_B64_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")   # PEM bodies
 
 
 def b64url_encode(data: "BytesLike") -> str:
@@ -148,9 +205,6 @@ def _b64_decode_strict(text: str) -> "Optional[bytes]":
     if len(text) - len(body) > 2 or len(body) % 4 == 1 or not _B64_ALPHABET.issuperset(body):
         return None
     return binascii.a2b_base64(body + "=" * (-len(body) % 4))
-
-
-_B64_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -574,6 +628,15 @@ def _block_kind(block: "PemBlock") -> str:
     return kind
 
 
+def _most_telling(kinds: "List[str]") -> str:
+    """The kind to name when no block was usable: a known key type rather than parameters or
+    unknown labels."""
+    for kind in kinds:
+        if not kind.startswith("label:") and kind != "unknown":
+            return kind
+    return "unknown"
+
+
 def load_private_key(data: "Union[str, BytesLike, RSAPrivateKey]",
                      password: "Optional[Union[str, BytesLike]]" = None) -> "RSAPrivateKey":
     """Read an RSA private key: PEM 'RSA PRIVATE KEY' (PKCS#1) or 'PRIVATE KEY' (PKCS#8), or the
@@ -636,15 +699,6 @@ def _public_key_and_certificate(data: "Union[str, BytesLike]") -> "Tuple[RSAPubl
         raise KeyFormatError("this is an encrypted private key; give the certificate or public key "
                              "instead, or load the private key with its password")
     raise KeyFormatError(_wrong_kind_message(_most_telling(found), "an RSA public key or certificate"))
-
-
-def _most_telling(kinds: "List[str]") -> str:
-    """The kind to name when no block was usable: a known key type rather than parameters or
-    unknown labels."""
-    for kind in kinds:
-        if not kind.startswith("label:") and kind != "unknown":
-            return kind
-    return "unknown"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1096,11 +1150,6 @@ def _openssl_tool_message(stderr: bytes) -> str:
 
 
 # The way in: _private_from_block, in the DER/PEM section, hands every encrypted block here.
-
-class _PasswordNeeded(KeyFormatError):
-    """An encrypted key was given no password (the command line then asks for one on a terminal)."""
-
-
 def _decrypt_private_key(kind: str, headers: "Dict[str, str]", der: bytes,
                          password: "Optional[BytesLike]") -> "RSAPrivateKey":
     """The RSA key in an encrypted block: PKCS#8 EncryptedPrivateKeyInfo with PBES2, or legacy
@@ -1142,10 +1191,8 @@ else:  # pragma: no cover - Python 3.6 and 3.7 have no modular inverse in pow()
         return old_s % modulus
 
 
-def _gcd(a: int, b: int) -> int:
-    while b:
-        a, b = b, a % b
-    return a
+def _lcm(a: int, b: int) -> int:
+    return a // math.gcd(a, b) * b
 
 
 def _check_public_numbers(n: object, e: object) -> None:
@@ -1273,7 +1320,7 @@ class RSAPrivateKey(_RSAKey):
         if not (1 < p < n and 1 < q < n and p * q == n and p != q):
             raise KeyFormatError("the RSA numbers are inconsistent: p * q is not n")
         p_1, q_1 = p - 1, q - 1
-        if (e * d) % (p_1 // _gcd(p_1, q_1) * q_1) != 1:
+        if (e * d) % _lcm(p_1, q_1) != 1:
             raise KeyFormatError("the RSA numbers are inconsistent: d is not e**-1 mod lcm(p-1, q-1)")
         if (dp is not None and dp != d % p_1) or (dq is not None and dq != d % q_1):
             raise KeyFormatError("the RSA numbers are inconsistent: a CRT exponent does not match d")
@@ -1350,7 +1397,7 @@ def _recover_primes(n: int, e: int, d: int) -> "Tuple[int, int]":
         for _ in range(t):
             x = y * y % n
             if x == 1:
-                p = _gcd(y - 1, n)
+                p = math.gcd(y - 1, n)
                 return p, n // p
             if x == n - 1:
                 break
@@ -1468,7 +1515,7 @@ def generate_private_key(bits: int = 2048, e: int = 65537) -> RSAPrivateKey:
         if abs(p - q) <= 1 << (half - 100):         # A.1.3 step 5.5: too close, n = p*q would
             continue                                # fall to Fermat's factoring method
         p_1, q_1 = p - 1, q - 1
-        d = _inverse_mod(e, p_1 // _gcd(p_1, q_1) * q_1)
+        d = _inverse_mod(e, _lcm(p_1, q_1))
         if d > 1 << half:                           # A.1.1: 2**(nlen/2) < d < lcm(p-1, q-1)
             return RSAPrivateKey(p * q, e, d, p, q)
 
@@ -1504,16 +1551,12 @@ def _blinding_pair(n: int) -> "Tuple[int, int]":
     """A random r in [2, n) and r**-1 mod n. Signing r**e * m instead of m makes the values the
     private exponent meets independent of the message (Kocher's timing attack needs them known)."""
     while True:
-        r = int.from_bytes(os.urandom(_byte_length(n) + 8), "big") % n
+        r = int.from_bytes(os.urandom(n.bit_length() // 8 + 9), "big") % n   # 64 bits more than n
         if r > 1:
             try:
                 return r, _inverse_mod(r, n)
             except ValueError:   # r shares a factor with n: chance about 2**-1000; draw again
                 continue
-
-
-def _byte_length(value: int) -> int:
-    return (value.bit_length() + 7) // 8
 
 
 def _sign_pure(key: RSAPrivateKey, message: bytes, encoded_message: bytes) -> bytes:
@@ -1830,12 +1873,6 @@ def _common_name(common_name: object) -> str:
     return common_name      # printable text has no lone surrogates, so it encodes as UTF-8
 
 
-def _certificate_days(days: object) -> int:
-    if not _is_int(days) or not 1 <= days <= _MAX_CERTIFICATE_DAYS:
-        raise ClaimsError("days must be a whole number from 1 to %d" % _MAX_CERTIFICATE_DAYS)
-    return days
-
-
 def _der_encode_time(seconds: int) -> bytes:
     """A Time (RFC 5280 section 4.1.2.5): UTCTime YYMMDDHHMMSSZ for the years 1950 to 2049,
     GeneralizedTime YYYYMMDDHHMMSSZ from 2050 on; UTC, whole seconds."""
@@ -1867,13 +1904,6 @@ def _der_time(item: "Tuple[int, bytes]", what: str) -> int:
     except ValueError:
         raise _der_error("%s is not a valid date and time" % what) from None
     return int((moment - datetime.datetime(1970, 1, 1)).total_seconds())
-
-
-def _utc_iso(seconds: int) -> str:
-    """A time in seconds since 1970 as ISO 8601 UTC text, e.g. 2026-01-01T00:00:00Z; any year
-    from 1 to 9999, also before 1970."""
-    import datetime
-    return (datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=seconds)).isoformat() + "Z"
 
 
 def _key_identifier(public_key: RSAPublicKey) -> bytes:
@@ -1908,7 +1938,7 @@ def self_signed_certificate(key: "Union[RSAPrivateKey, str, BytesLike]", common_
     """
     private_key = load_private_key(key)
     name = _common_name(common_name)
-    lifetime = _certificate_days(days) * _SECONDS_PER_DAY
+    lifetime = _whole_number(days, "days", 1, _MAX_CERTIFICATE_DAYS, "days") * _SECONDS_PER_DAY
     not_before = int(_epoch(now))
     if not_before + lifetime > _MAX_EPOCH:
         raise ClaimsError("the certificate would end after the year 9999; choose fewer days")
@@ -2003,7 +2033,6 @@ def _rfc4514_escape(value: str) -> str:
 DEFAULT_TTL = 300           # seconds; what Salesforce's own Amazon Connect lambdas use
 MAX_TTL = 86400             # Salesforce refuses tokens with exp more than 24 hours after iat
 _MAX_SKEW = 300
-_MAX_EPOCH = 253402300799   # 9999-12-31T23:59:59Z: later times are not times
 _MAX_CLAIM_STRING = 1024
 
 # Step 1: the JOSE header (RFC 7515 section 4), as bytes. The guide shows both forms.
@@ -2022,15 +2051,6 @@ def _header_json(typ: bool = True) -> bytes:
 def _json_bytes(value: object) -> bytes:
     """Compact JSON (no spaces), UTF-8, keys in insertion order: the bytes that get signed."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def _shown(value: object) -> str:
-    """A short, safe rendering of a rejected identifier for an error message (a whole number by
-    its size: repr() of one with thousands of digits is slow, and refused on Python 3.11+)."""
-    if _is_int(value) and value.bit_length() > 64:
-        return "an integer of %d bits" % value.bit_length()
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _org_id_suffix(org_id_15: str) -> str:
@@ -2068,21 +2088,6 @@ def _call_center_name(name: object) -> str:
                           "and single underscores, starting with a letter and not ending with '_'"
                           % _shown(name))
     return name
-
-
-def _whole_number(value: object, what: str, low: int, high: int) -> int:
-    if not _is_int(value) or not low <= value <= high:
-        raise ClaimsError("%s must be a whole number of seconds from %d to %d" % (what, low, high))
-    return value
-
-
-def _epoch(now: object) -> float:
-    """A time in seconds since the epoch: the clock when `now` is None."""
-    if now is None:
-        return time.time()
-    if not isinstance(now, (int, float)) or isinstance(now, bool) or not 0 <= now <= _MAX_EPOCH:
-        raise ClaimsError("the time must be seconds since 1970 (a number from 0 to %d)" % _MAX_EPOCH)
-    return now
 
 
 def _claim_string(value: object, what: str) -> str:
@@ -2133,10 +2138,16 @@ def build_claims(org_id: str, call_center: str, ttl: int = DEFAULT_TTL, now: "Op
     return claims
 
 
+def _signing_input(typ: bool, claims: "Dict[str, Any]") -> str:
+    """Steps 1 to 4: BASE64URL(header JSON) '.' BASE64URL(claims JSON), the JWS Signing Input
+    (RFC 7515 section 5.1 step 4)."""
+    return b64url_encode(_header_json(typ)) + "." + b64url_encode(_json_bytes(claims))
+
+
 def _sign_claims(key: RSAPrivateKey, claims: "Dict[str, Any]", typ: bool, backends: "List[str]") -> str:
-    """Steps 2, 4 and 5: BASE64URL(header) '.' BASE64URL(claims) '.' BASE64URL(signature)
-    (RFC 7515 section 7.1), the signature over the ASCII of the first two parts (section 5.1)."""
-    signing_input = b64url_encode(_header_json(typ)) + "." + b64url_encode(_json_bytes(claims))
+    """Step 5: the signing input, '.', and BASE64URL of its RS256 signature: the compact JWS
+    (RFC 7515 section 7.1)."""
+    signing_input = _signing_input(typ, claims)
     signature = _sign(key, signing_input.encode("ascii"), backends)
     return signing_input + "." + b64url_encode(signature)
 
@@ -2456,15 +2467,6 @@ class Response(object):
     def __repr__(self) -> str:
         return "<Response %d %s, %d bytes, %d attempts>" % (self.status, self.reason, len(self.body),
                                                              self.attempts)
-
-
-class _NoAnswer(Exception):
-    """An attempt that got no HTTP answer. `sent` is True when the server may have received the
-    request (the failure came after it went out), so that only idempotent methods are retried."""
-
-    def __init__(self, message: str, sent: bool) -> None:
-        super().__init__(message)
-        self.sent = sent
 
 
 def _is_loopback(host: str) -> bool:
@@ -2796,14 +2798,10 @@ _SAMPLE_TOKEN = (
     "JqZp0DE6ZE6SaJVbWpd6xmqWaOuY42YTHiGpIxyCOqXyoxlyyJXZxA")
 
 
-class _InputError(ScvJwtError):
-    """Bad command-line input: a missing option or an unreadable file (exit status 2)."""
-
-
 def _sample_key() -> RSAPrivateKey:
     e = 65537
     p_1, q_1 = _SAMPLE_P - 1, _SAMPLE_Q - 1
-    d = _inverse_mod(e, p_1 // _gcd(p_1, q_1) * q_1)
+    d = _inverse_mod(e, _lcm(p_1, q_1))
     return RSAPrivateKey(_SAMPLE_P * _SAMPLE_Q, e, d, _SAMPLE_P, _SAMPLE_Q)
 
 
@@ -3007,21 +3005,13 @@ def _token_argument(value: str) -> str:
     return text
 
 
-def _utc_text(seconds: object) -> "Optional[str]":
-    if not _is_int(seconds) or not 0 <= seconds <= _MAX_EPOCH:
-        return None
-    try:
-        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
-    except (OverflowError, OSError, ValueError):   # platforms with a 32-bit time_t
-        return None
-
-
 def _cmd_decode(args: "Any") -> int:
     header, claims = decode_unverified(_token_argument(args.token))
     shown = {"header": header, "claims": claims}   # type: Dict[str, Any]
     for name in ("iat", "exp"):
-        if _utc_text(claims.get(name)):
-            shown[name + "_utc"] = _utc_text(claims.get(name))
+        value = claims.get(name)
+        if _is_int(value) and 0 <= value <= _MAX_EPOCH:
+            shown[name + "_utc"] = _utc_iso(value)
     if "exp_utc" in shown:
         shown["seconds_left"] = claims["exp"] - int(time.time())
     _print_json(shown)
@@ -3131,7 +3121,7 @@ def _cmd_keygen(args: "Any") -> int:
     days = 365 if args.days is None else args.days
     if args.cert_out is not None:
         _common_name(args.cn)
-        _certificate_days(days)
+        _whole_number(days, "days", 1, _MAX_CERTIFICATE_DAYS, "days")
     if args.bits == 1024:
         _warn("making a 1024-bit key; Salesforce is retiring keys under 2048 bits")
     key = generate_private_key(args.bits)
@@ -3197,9 +3187,11 @@ def _cmd_demo(args: "Any") -> int:
     org_id, call_center = _SAMPLE_ORG_ID, _SAMPLE_CALL_CENTER
     header = _header_json()
     claims = build_claims(org_id, call_center)
-    signing_input = b64url_encode(header) + "." + b64url_encode(_json_bytes(claims))
+    signing_input = _signing_input(True, claims)
     signature = sign_rs256(key, signing_input.encode("ascii"))
     token = signing_input + "." + b64url_encode(signature)
+    if token != mint(key, org_id, call_center, now=claims["iat"], jti=claims["jti"]):
+        raise BackendError("the steps shown do not give the token mint() makes")
     checked = verify(token, key.public_key(), org_id, call_center)
     lines = [
         "scvjwt demo: a Telephony Integration REST API token, step by step (nothing is sent)",

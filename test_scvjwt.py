@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import io
 import json
+import math
 import os
 import random
 import re
@@ -644,8 +645,8 @@ class RSAPrivateKeyTest(unittest.TestCase):
 
     def test_recovery_with_small_exponents(self):
         p, q = scvjwt._SAMPLE_P, scvjwt._SAMPLE_Q
-        lam = (p - 1) * (q - 1) // scvjwt._gcd(p - 1, q - 1)
-        exponents = [e for e in (3, 5, 7, 11, 13, 17, 19, 23) if scvjwt._gcd(e, lam) == 1]
+        lam = (p - 1) * (q - 1) // math.gcd(p - 1, q - 1)
+        exponents = [e for e in (3, 5, 7, 11, 13, 17, 19, 23) if math.gcd(e, lam) == 1]
         self.assertTrue(exponents)
         for e in exponents:
             key = scvjwt.RSAPrivateKey(p * q, e, scvjwt._inverse_mod(e, lam))
@@ -663,7 +664,7 @@ class RSAPrivateKeyTest(unittest.TestCase):
 
     def test_refuses_inconsistent_numbers(self):
         k = SAMPLE_KEY
-        lam = (k.p - 1) * (k.q - 1) // scvjwt._gcd(k.p - 1, k.q - 1)
+        lam = (k.p - 1) * (k.q - 1) // math.gcd(k.p - 1, k.q - 1)
         cases = [
             dict(d=k.d + 2), dict(d=k.d + 2, p=None, q=None), dict(d=k.d + lam // 2, p=None, q=None),
             dict(d=1), dict(d=k.n), dict(d=k.n + 5), dict(d=0), dict(d=-k.d),
@@ -4076,11 +4077,11 @@ class TestGeneratePrivateKey(unittest.TestCase):
         for prime in (key.p, key.q):
             self.assertEqual(prime.bit_length(), half)
             self.assertEqual(prime >> (half - 2), 3, "the top two bits of p and q are set")
-            self.assertEqual(scvjwt._gcd(key.e, prime - 1), 1)
+            self.assertEqual(math.gcd(key.e, prime - 1), 1)
             self.assertTrue(independent_miller_rabin(prime), "an independent test calls a generated prime composite")
         self.assertEqual(key.p * key.q, key.n)
         self.assertGreater(abs(key.p - key.q), 2 ** (half - 100))
-        lcm = (key.p - 1) * (key.q - 1) // scvjwt._gcd(key.p - 1, key.q - 1)
+        lcm = (key.p - 1) * (key.q - 1) // math.gcd(key.p - 1, key.q - 1)
         self.assertEqual(key.e * key.d % lcm, 1)
         self.assertTrue(2 ** half < key.d < lcm)
         self.assertEqual(key.dp, key.d % (key.p - 1))
@@ -4099,7 +4100,7 @@ class TestGeneratePrivateKey(unittest.TestCase):
     def test_larger_odd_exponent(self):
         key = scvjwt.generate_private_key(1024, e=2 ** 255 + 1)
         self.assertEqual(key.e, 2 ** 255 + 1)
-        self.assertEqual(key.e * key.d % ((key.p - 1) * (key.q - 1) // scvjwt._gcd(key.p - 1, key.q - 1)), 1)
+        self.assertEqual(key.e * key.d % ((key.p - 1) * (key.q - 1) // math.gcd(key.p - 1, key.q - 1)), 1)
 
     def test_q_too_close_to_p_is_drawn_again(self):
         from unittest import mock
