@@ -406,34 +406,51 @@ def _repair_transport_damage(text: str) -> str:
 
 def _pem_blocks(text: str) -> "Tuple[List[PemBlock], List[str]]":
     """Every '-----BEGIN X-----' ... '-----END X-----' block in `text` as (label, headers, DER),
-    and what was wrong with the blocks that could not be read (no END line, no valid base64):
-    those are skipped, so that a damaged block does not hide a good one in the same text."""
+    and what was wrong with the blocks that could not be read (no END line before the next
+    BEGIN, no valid base64): those are skipped, so that a damaged block does not hide a good one
+    in the same text."""
     blocks, damaged = [], []   # type: List[PemBlock], List[str]
-    pos = 0
+    opened = None              # type: Optional[Tuple[str, int]]  # label, start of the body
+    for word, label, start, after in _pem_lines(text):
+        if word == "BEGIN":
+            if opened:
+                damaged.append("the PEM block '%s' has no END line" % opened[0])
+            opened = (label, after)
+        elif opened and label == opened[0]:
+            try:
+                headers, der = _pem_body(label, text[opened[1]:start])
+                blocks.append((label, headers, der))
+            except KeyFormatError as error:
+                damaged.append(str(error))
+            opened = None
+    if opened:
+        damaged.append("the PEM block '%s' has no END line" % opened[0])
+    return blocks, damaged
+
+
+def _pem_lines(text: str) -> "Iterator[Tuple[str, str, int, int]]":
+    """The '-----BEGIN X-----' and '-----END X-----' lines of `text`, in order: (BEGIN or END,
+    the label X, where the line starts, where it ends). Labels are letters, digits and spaces,
+    at most 40 characters. Each kind of line is searched for from where its last search ended,
+    so that the whole text is read once, however hostile."""
+    next_line = {word: text.find("-----%s " % word) for word in ("BEGIN", "END")}
     while True:
-        begin = text.find("-----BEGIN ", pos)
-        if begin < 0:
-            return blocks, damaged
-        label_start = begin + len("-----BEGIN ")
+        found = sorted((where, word) for word, where in next_line.items() if where >= 0)
+        if not found:
+            return
+        start, word = found[0]
+        label_start = start + len(word) + 6
         label_end = text.find("-----", label_start)
         if label_end < 0:
-            return blocks, damaged
+            return
         label = " ".join(text[label_start:label_end].split())
-        if not label or len(label) > 40 or not label.replace(" ", "").isalnum():
-            pos = label_start
-            continue
-        end_line = "-----END %s-----" % label
-        body_end = text.find(end_line, label_end)
-        if body_end < 0:
-            damaged.append("the PEM block '%s' has no END line" % label)
-            pos = label_end
-            continue
-        try:
-            headers, der = _pem_body(label, text[label_end + 5:body_end])
-            blocks.append((label, headers, der))
-        except KeyFormatError as error:
-            damaged.append(str(error))
-        pos = body_end + len(end_line)
+        valid = label and len(label) <= 40 and label.replace(" ", "").isalnum()
+        if valid:
+            yield word, label, start, label_end + 5
+        resume = label_end + 5 if valid else label_start
+        for other, where in next_line.items():
+            if 0 <= where < resume:
+                next_line[other] = text.find("-----%s " % other, resume)
 
 
 def _pem_body(label: str, body: str) -> "Tuple[Dict[str, str], bytes]":

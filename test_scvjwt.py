@@ -562,6 +562,24 @@ class PemTest(unittest.TestCase):
         self.assertEqual(scvjwt.load_private_key(SAMPLE_KEY.to_pem(), password=b"unused"), SAMPLE_KEY)
 
 
+    def test_a_damaged_block_does_not_hide_a_good_one(self):
+        """A truncated or garbled certificate before the key, and PKCS#8 under a PKCS#1 label
+        (tools mix them up): the key still loads; with no good block, the damage is named."""
+        pem = SAMPLE_KEY.to_pem()
+        for damaged in ("-----BEGIN CERTIFICATE-----\nMIIB\n",
+                        "-----BEGIN CERTIFICATE-----\nMI!!\n-----END CERTIFICATE-----\n",
+                        "-----END PRIVATE KEY-----\n-----BEGIN PRIVATE KEY-----\n"):
+            self.assertEqual(scvjwt.load_private_key(damaged + pem), SAMPLE_KEY)
+            self.assertEqual(scvjwt.load_public_key(damaged + pem), PUBLIC_KEY)
+        self.assertEqual(scvjwt.load_private_key(pem.replace("PRIVATE KEY", "RSA PRIVATE KEY")), SAMPLE_KEY)
+        self.assertEqual(scvjwt.load_private_key(SAMPLE_KEY.to_pem("pkcs1").replace("RSA PRIVATE KEY", "PRIVATE KEY")),
+                         SAMPLE_KEY)
+        for text, message in (("-----BEGIN CERTIFICATE-----\nMIIB\n", "'CERTIFICATE' has no END line"),
+                              (pem.replace("MII", "M!I", 1), "'PRIVATE KEY' does not hold valid base64")):
+            with self.assertRaises(scvjwt.KeyFormatError) as caught:
+                scvjwt.load_private_key(text)
+            self.assertIn(message, str(caught.exception))
+
     def test_text_key_file_whose_first_byte_is_the_der_sequence_tag(self):
         """A key file that starts with the character '0' (0x30, DER's SEQUENCE tag) is still text."""
         pem = ("0 comment line before the block\n" + SAMPLE_KEY.to_pem()).encode("ascii")
