@@ -1329,13 +1329,14 @@ class RSAPrivateKey(_RSAKey):
     def __init__(self, n: int, e: int, d: int, p: "Optional[int]" = None, q: "Optional[int]" = None,
                  dp: "Optional[int]" = None, dq: "Optional[int]" = None, qi: "Optional[int]" = None) -> None:
         public = RSAPublicKey(n, e)
-        if not all(_is_int(x) and x > 0 for x in (d, p, q, dp, dq, qi) if x is not None):
+        if not _is_int(d) or not all(_is_int(x) and x > 0 for x in (d, p, q, dp, dq, qi) if x is not None):
             raise KeyFormatError("RSA numbers must be positive integers")
         if not 1 < d < n:
             raise KeyFormatError("the RSA numbers are inconsistent: d is out of range")
         p, q = _prime_factors(n, e, d, p, q)
-        if not (1 < p < n and 1 < q < n and p * q == n and p != q):
-            raise KeyFormatError("the RSA numbers are inconsistent: p * q is not n")
+        if not (1 < p < n and 1 < q < n and p * q == n and math.gcd(p, q) == 1):
+            raise KeyFormatError("the RSA numbers are inconsistent: p and q are not two coprime "
+                                 "factors of n")
         p_1, q_1 = p - 1, q - 1
         if (e * d) % _lcm(p_1, q_1) != 1:
             raise KeyFormatError("the RSA numbers are inconsistent: d is not e**-1 mod lcm(p-1, q-1)")
@@ -1402,6 +1403,11 @@ def _recover_primes(n: int, e: int, d: int) -> "Tuple[int, int]":
     if n.bit_length() > _MAX_RECOVERY_BITS:
         raise KeyFormatError("give p and q too: recovering them from n, e and d is limited to keys "
                              "of at most %d bits" % _MAX_RECOVERY_BITS)
+    # A prime n, or a power of one, makes every base fail. Both are found with one exponentiation:
+    # for a prime p dividing n = p**j, 2**n = 2 mod p (as n = 1 mod p-1), so p divides
+    # gcd(2**n - 2, n); for a product of distinct primes that gcd is almost always 1.
+    if math.gcd(pow(2, n, n) - 2, n) != 1:
+        raise KeyFormatError("the RSA numbers are inconsistent: n is not a product of two primes")
     k = d * e - 1
     t = (k & -k).bit_length() - 1
     r = k >> t
@@ -2018,12 +2024,19 @@ def _attribute_text(item: "Tuple[int, bytes]") -> str:
     name = _ATTRIBUTE_NAMES.get(oid, oid)
     encoding = _STRING_ENCODINGS.get(value[0])
     if encoding is None:
-        return "%s=#%s" % (name, _der_encode(value[0], value[1]).hex())
+        return "%s=#%s" % (name, _shortened(_der_encode(value[0], value[1]).hex()))
     try:
         text = value[1].decode(encoding)
     except UnicodeDecodeError:
         raise _der_error("the %s attribute of the subject is not valid text" % name) from None
-    return "%s=%s" % (name, _rfc4514_escape(text))
+    return "%s=%s" % (name, _rfc4514_escape(_shortened(text)))
+
+
+def _shortened(text: str) -> str:
+    """At most 200 characters of an attribute value, for display: RFC 5280 bounds names far
+    below that (a common name has at most 64 characters), and a crafted certificate could hold
+    a megabyte."""
+    return text if len(text) <= 200 else text[:200] + "..."
 
 
 def _rfc4514_escape(value: str) -> str:

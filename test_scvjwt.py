@@ -779,6 +779,19 @@ class RSAPrivateKeyTest(unittest.TestCase):
                 SAMPLE_KEY.to_pem(fmt)
 
 
+    def test_fuzzer_findings_are_refused_as_key_errors(self):
+        """Found by fuzzing: p and q sharing a factor (qInv does not exist), d missing, and a
+        prime n or a prime power, which every recovery base fails on: refused at once."""
+        p, q = 3 * ((1 << 520) + 1), 3 * ((1 << 521) + 3)
+        lam = (p - 1) * (q - 1) // math.gcd(p - 1, q - 1)
+        cases = [(p * q, 65537, scvjwt._inverse_mod(65537, lam), p, q),
+                 (SAMPLE_KEY.n, 65537, None), (SAMPLE_KEY.n, 65537, "1"),
+                 ((1 << 1279) - 1, 65537, scvjwt._inverse_mod(65537, (1 << 1279) - 2)),
+                 (211 ** 266, 65537, scvjwt._inverse_mod(65537, 210 * 211 ** 265))]
+        for numbers in cases:
+            with self.assertRaises(scvjwt.KeyFormatError):
+                scvjwt.RSAPrivateKey(*numbers)
+
 class SignVerifyTest(unittest.TestCase):
     """sign_rs256 and verify_rs256 (RFC 8017 section 8.2) with the pure backend."""
 
@@ -4509,6 +4522,14 @@ class TestSelfSignedCertificate(unittest.TestCase):
                 except scvjwt.KeyFormatError:
                     pass
 
+
+    def test_huge_subject_values_are_shortened_for_display(self):
+        """A crafted certificate with a megabyte common name: shown as its first 200 characters."""
+        cn = bytes.fromhex("0603550403")
+        text = self.subject_text([(cn, 0x0C, b"\x01" * 500000)])
+        self.assertTrue(text.startswith("CN=\\01\\01"))
+        self.assertTrue(text.endswith("..."))
+        self.assertEqual(len(text), len("CN=") + 3 * 200 + 3)
 
 def umask_zero():
     os.umask(0)
