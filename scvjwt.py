@@ -17,6 +17,7 @@ functions that do them (mint() runs 1 to 5; the README's audit guide gives line 
 Try it: python3 scvjwt.py demo. The command line: python3 scvjwt.py --help.
 """
 
+import _thread
 import binascii
 import hashlib
 import hmac
@@ -1570,9 +1571,33 @@ def _modulus_bytes(key: "Union[RSAPublicKey, RSAPrivateKey]") -> int:
     return (key.bits + 7) // 8
 
 
-def _blinding_pair(n: int) -> "Tuple[int, int]":
-    """A random r in [2, n) and r**-1 mod n. Signing r**e * m instead of m makes the values the
-    private exponent meets independent of the message (Kocher's timing attack needs them known)."""
+_BLINDING_USES = 32              # a fresh blinding factor after this many signatures, as in OpenSSL
+_BLINDING_LOCK = _thread.allocate_lock()
+
+
+def _blinding_pair(key: RSAPrivateKey) -> "Tuple[int, int]":
+    """(r**e mod n, r**-1 mod n) for a secret random r, to blind one signature: signing
+    c = m * r**e instead of m makes the values the private exponent meets independent of the
+    message (Kocher's timing attack needs them known), and s = c**d * r**-1 undoes it.
+
+    A fresh r costs a modular inverse, a twentieth of a signature. As OpenSSL and python-rsa do
+    (Kocher 1996, section 10), each next signature squares the previous pair instead, which keeps
+    both secret and unrelated to any message, and a fresh r is drawn after 32 uses. The lock
+    gives every signature a pair of its own."""
+    n = key.n
+    with _BLINDING_LOCK:
+        pair = key._backend_cache.get("blinding")
+        if pair is None or pair[2] >= _BLINDING_USES:
+            r, r_inverse = _random_unit(n)
+            blinder, unblinder, uses = pow(r, key.e, n), r_inverse, 0
+        else:
+            blinder, unblinder, uses = pair[0] * pair[0] % n, pair[1] * pair[1] % n, pair[2]
+        key._backend_cache["blinding"] = (blinder, unblinder, uses + 1)
+    return blinder, unblinder
+
+
+def _random_unit(n: int) -> "Tuple[int, int]":
+    """A random r in [2, n) with its inverse r**-1 mod n."""
     while True:
         r = int.from_bytes(os.urandom(n.bit_length() // 8 + 9), "big") % n   # 64 bits more than n
         if r > 1:
@@ -1592,12 +1617,12 @@ def _sign_pure(key: RSAPrivateKey, message: bytes, encoded_message: bytes) -> by
     """
     n, p, q = key.n, key.p, key.q
     m = int.from_bytes(encoded_message, "big")               # OS2IP(EM), section 4.2
-    r, r_inverse = _blinding_pair(n)
-    c = m * pow(r, key.e, n) % n
+    blinder, unblinder = _blinding_pair(key)
+    c = m * blinder % n                                       # blinded: (m * r**e) mod n
     s1 = pow(c % p, key.dp, p)                                # step 2.b.i
     s2 = pow(c % q, key.dq, q)                                # step 2.b.ii
     h = (s1 - s2) * key.qi % p                                # step 2.b.iii
-    s = (s2 + q * h) * r_inverse % n                          # step 2.b.iv, then unblinded
+    s = (s2 + q * h) * unblinder % n                          # step 2.b.iv, then unblinded
     return s.to_bytes(_modulus_bytes(key), "big")             # I2OSP(s, k), section 4.1
 
 
@@ -1839,6 +1864,7 @@ def _sign(key: RSAPrivateKey, message: bytes, candidates: "List[str]") -> bytes:
         except (ArithmeticError, ValueError):   # pow() on numbers changed since the key was checked
             raise BackendError("the %s backend failed: the key's numbers are damaged" % name) from None
     if not _signature_checks_out(key, message, encoded_message, signature, name):
+        key._backend_cache.pop("blinding", None)   # a fault may have left it wrong: draw afresh
         raise BackendError("the %s backend produced a signature that fails its check with the public "
                            "exponent; it was not released" % name)
     return signature
@@ -3248,6 +3274,7 @@ def _cmd_demo(args: "Any") -> int:
 
 # The OpenSSL shell recipe people use without scvjwt (openssl dgst, base64 and tr for the three
 # parts): the reference for the command line's speed in `bench --compare`.
+_BENCH_ROUNDS = 15
 _OPENSSL_RECIPE = r"""
 b64url() { base64 | tr -d '=\n' | tr '/+' '_-'; }
 now=$(date +%s)
@@ -3259,9 +3286,11 @@ echo "$header.$claims.$signature"
 
 
 def _median_seconds(cases: "List[Tuple[str, Callable[[], object]]]", seconds: float,
-                    rounds: int = 7) -> "Dict[str, float]":
-    """Median seconds per call of each case. The cases take turns in interleaved rounds, so a
-    change in the machine's speed during the run touches all of them alike."""
+                    rounds: int = _BENCH_ROUNDS) -> "Dict[str, float]":
+    """Median seconds per call of each case. The cases take turns in interleaved rounds, in a
+    new (seeded) order each round, so that a change in the machine's speed during the run, or
+    the cache and clock effects of the case before, touch all of them alike."""
+    import random
     import statistics
     budget = seconds / (rounds * len(cases))
     calls = {}
@@ -3270,8 +3299,11 @@ def _median_seconds(cases: "List[Tuple[str, Callable[[], object]]]", seconds: fl
         function()
         calls[label] = max(1, int(budget / max(time.perf_counter() - start, 1e-6)))
     samples = {label: [] for label, _ in cases}       # type: Dict[str, List[float]]
+    order = list(cases)
+    shuffle = random.Random(0).shuffle   # noqa: S311 - an order of turns, not a secret
     for _ in range(rounds):
-        for label, function in cases:
+        shuffle(order)
+        for label, function in order:
             start = time.perf_counter()
             for _ in range(calls[label]):
                 function()
@@ -3393,8 +3425,8 @@ def _cmd_bench(args: "Any") -> int:
         medians = _median_seconds([(label, function) for label, function, _ in cases], args.seconds)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    print("scvjwt %s bench: RSA %d bits, Python %s, backends %s; median of 7 interleaved rounds"
-          % (__version__, key.bits, sys.version.split()[0], ", ".join(backends())))
+    print("scvjwt %s bench: RSA %d bits, Python %s, backends %s; median of %d interleaved rounds"
+          % (__version__, key.bits, sys.version.split()[0], ", ".join(backends()), _BENCH_ROUNDS))
     print("%-44s %10s %9s   %s" % ("", "ms/op", "ops/s", "ratio to the reference"))
     for label, _, reference in cases:
         ratio = "%.2fx %s" % (medians[label] / medians[reference], reference) if reference else ""

@@ -827,11 +827,20 @@ class SignVerifyTest(unittest.TestCase):
         for message in (bytearray(b"message"), memoryview(b"message")):
             self.assertEqual(scvjwt.sign_rs256(SAMPLE_KEY, message), expected)
 
-    def test_signing_draws_randomness_for_blinding(self):
+    def test_blinding_is_fresh_every_32_signatures_and_squared_between(self):
+        """The pair (r**e, r**-1) is drawn from os.urandom, then squared for each next signature
+        (both squares stay a matching pair), and drawn afresh after 32 uses."""
         from unittest import mock
-        with mock.patch.object(scvjwt.os, "urandom", wraps=os.urandom) as urandom:
-            scvjwt.sign_rs256(SAMPLE_KEY, b"message", backend="pure")
-        self.assertTrue(urandom.called)
+        key = scvjwt.load_private_key(SAMPLE_KEY.to_pem())
+        expected = scvjwt.sign_rs256(SAMPLE_KEY, b"message", backend="pure")
+        draws = []
+        for _ in range(65):
+            with mock.patch.object(scvjwt.os, "urandom", wraps=os.urandom) as urandom:
+                self.assertEqual(scvjwt.sign_rs256(key, b"message", backend="pure"), expected)
+            draws.append(urandom.called)
+            blinder, unblinder, _ = key._backend_cache["blinding"]
+            self.assertEqual(blinder * pow(unblinder, key.e, key.n) % key.n, 1)
+        self.assertEqual([i for i, drawn in enumerate(draws) if drawn], [0, 32, 64])
 
     def test_a_faulty_signature_is_never_released(self):
         from unittest import mock
@@ -5674,6 +5683,7 @@ class PublishedVulnerabilityTest(unittest.TestCase):
                 faulty = int.from_bytes(scvjwt._sign_pure(key, message, em), "big")
             self.assertEqual(math.gcd(pow(faulty, key.e, key.n) - m, key.n), factor,
                              "the injected fault is the one that factors n")
+        key._backend_cache.pop("blinding", None)                              # a fresh pair is drawn next
         with one_faulty_exponentiation(key.e, key.n) as faults:                # pow(r, e, n) of the blinding
             with self.assertRaises(scvjwt.BackendError):
                 scvjwt.sign_rs256(key, message, backend="pure")
