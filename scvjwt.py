@@ -3311,19 +3311,27 @@ def _median_seconds(cases: "List[Tuple[str, Callable[[], object]]]", seconds: fl
     return {label: statistics.median(values) for label, values in samples.items()}
 
 
-def _bench_library_cases(key: RSAPrivateKey, compare: bool) -> "List[Tuple[str, Callable[[], object], Optional[str]]]":
-    """(label, function, label of the reference it is compared with) for signing in-process."""
+def _bench_library_cases(key: RSAPrivateKey, key_file: str,
+                         compare: bool) -> "List[Tuple[str, Callable[[], object], Optional[str]]]":
+    """(label, function, label of the reference it is compared with) for signing in-process. The
+    references: the CRT's two pow() calls for pure, a bare `openssl dgst` run for openssl."""
     import functools
+    import subprocess
     message = b"x" * 300              # the size of a typical signing input
     pem = key.to_pem()
     c = int.from_bytes(_emsa_pkcs1_v15_sha256(message, _modulus_bytes(key)), "big")
     crt = "reference: the two pow() calls of the CRT"
+    dgst = "reference: openssl dgst -sha256 -sign FILE"
     cases = []   # type: List[Tuple[str, Callable[[], object], Optional[str]]]
     cases.append((crt, lambda: (pow(c % key.p, key.dp, key.p), pow(c % key.q, key.dq, key.q)), None))
+    tool = _openssl_tool()
+    if tool:
+        cases.append((dgst, functools.partial(subprocess.run, [tool, "dgst", "-sha256", "-sign", key_file],
+                                              input=message, stdout=subprocess.PIPE, check=True), None))
     for name in backends():
         cases += [
             ("%s: sign_rs256" % name, functools.partial(sign_rs256, key, message, name),
-             crt if name == "pure" else None),
+             {"pure": crt, "openssl": dgst}.get(name)),
             ("%s: mint, loaded key" % name,
              functools.partial(mint, key, _SAMPLE_ORG_ID, _SAMPLE_CALL_CENTER, backend=name), "%s: sign_rs256" % name),
             ("%s: mint, PEM text" % name,
@@ -3362,16 +3370,13 @@ def _bench_peer_cases(key: RSAPrivateKey, message: bytes,
     return cases
 
 
-def _bench_command_cases(key: RSAPrivateKey, folder: str) -> "List[Tuple[str, Callable[[], object], Optional[str]]]":
+def _bench_command_cases(key_file: str, folder: str) -> "List[Tuple[str, Callable[[], object], Optional[str]]]":
     """Whole commands, as a shell runs them, against the OpenSSL shell recipe. A script run as
     `python3 scvjwt.py` is compiled on every run; `python3 -m scvjwt` and an installed `scvjwt`
     read the bytecode Python caches, which a copy of this file in `folder` gets here."""
     import py_compile
     import shutil
     import subprocess
-    key_file = os.path.join(folder, "bench-key.pem")
-    with os.fdopen(os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
-        handle.write(key.to_pem())
     module_copy = shutil.copy(os.path.abspath(__file__), os.path.join(folder, "scvjwt.py"))
     py_compile.compile(module_copy, doraise=True)
 
@@ -3417,11 +3422,13 @@ def _cmd_bench(args: "Any") -> int:
     if not 0.5 <= args.seconds <= 600:
         raise _InputError("--seconds must be from 0.5 to 600")
     key = _sample_key() if args.bits == 2048 else generate_private_key(args.bits)
-    cases = _bench_library_cases(key, args.compare)
     folder = tempfile.mkdtemp(prefix="scvjwt-bench-")
     try:
+        key_file = os.path.join(folder, "bench-key.pem")
+        _write_new_file(key_file, key.to_pem().encode("ascii"), 0o600, "bench key")
+        cases = _bench_library_cases(key, key_file, args.compare)
         if args.compare:
-            cases += _bench_command_cases(key, folder)
+            cases += _bench_command_cases(key_file, folder)
         medians = _median_seconds([(label, function) for label, function, _ in cases], args.seconds)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -3546,7 +3553,99 @@ def _add_password_options(parser: "Any") -> None:
                           "either option, scvjwt asks for it when standard input is a terminal")
 
 
-def _parser() -> "Any":
+def _token_options(parser: "Any") -> None:
+    _add_signing_options(parser)
+    parser.add_argument("--format", choices=("token", "header", "json"), default="token",
+                        help="token (default), header ('Authorization: Bearer ...'), or json")
+
+
+def _decode_options(parser: "Any") -> None:
+    parser.add_argument("token", metavar="TOKEN", help="the token, or '-' to read it from standard input")
+
+
+def _verify_options(parser: "Any") -> None:
+    parser.add_argument("token", metavar="TOKEN", help="the token, or '-' to read it from standard input")
+    parser.add_argument("--cert", required=True, metavar="PATH", help="certificate or public key file")
+    parser.add_argument("--org-id", metavar="ID", help="require this org ID as iss")
+    parser.add_argument("--call-center", metavar="NAME", help="require this Call Center API name as sub")
+    parser.add_argument("--audience", metavar="URL", help="require this aud")
+    parser.add_argument("--leeway", type=int, default=0, metavar="S", help="clock leeway in seconds")
+
+
+def _check_options(parser: "Any") -> None:
+    parser.add_argument("--key", required=True, metavar="PATH", help="private key file ('-': standard input)")
+    parser.add_argument("--cert", required=True, metavar="PATH", help="certificate or public key file "
+                        "('-': standard input)")
+    _add_password_options(parser)
+
+
+def _keygen_options(parser: "Any") -> None:
+    parser.add_argument("--key-out", required=True, metavar="PATH", help="the new private key file "
+                        "(created with permissions 0600; never overwritten)")
+    parser.add_argument("--bits", type=int, default=2048, choices=sorted(_MILLER_RABIN_ROUNDS),
+                        help="key size (default 2048; 1024 needs --allow-1024)")
+    parser.add_argument("--format", choices=("pkcs8", "pkcs1"), default="pkcs8",
+                        help="PEM 'PRIVATE KEY' (pkcs8, the default) or 'RSA PRIVATE KEY' (pkcs1)")
+    parser.add_argument("--cert-out", metavar="PATH", help="also write a self-signed certificate, "
+                        "the PEM text for the CallCenter record")
+    parser.add_argument("--cn", metavar="NAME", help="the certificate's common name (needed with --cert-out)")
+    parser.add_argument("--days", type=int, metavar="N", help="days the certificate is valid (default 365)")
+    parser.add_argument("--allow-1024", action="store_true", help="allow --bits 1024, for old systems")
+
+
+def _bench_options(parser: "Any") -> None:
+    parser.add_argument("--bits", type=int, default=2048, help="key size: 2048 (default), 3072 or 4096")
+    parser.add_argument("--seconds", type=float, default=10.0, metavar="S",
+                        help="how long to measure (default 10)")
+    parser.add_argument("--compare", action="store_true", help="also measure python-rsa and PyJWT when "
+                        "importable, and whole commands against the OpenSSL shell recipe")
+
+
+def _request_options(parser: "Any") -> None:
+    parser.add_argument("method", metavar="METHOD", help="GET, POST, PATCH, PUT, DELETE, HEAD or OPTIONS")
+    parser.add_argument("url", metavar="URL", help="an https:// URL, or a path such as /voiceCalls joined "
+                        "to the endpoint base")
+    parser.add_argument("--data", metavar="JSON", help="the JSON body: text, @FILE, or '-' for standard input")
+    parser.add_argument("--provider", metavar="NAME", help="the Telephony-Provider-Name header")
+    parser.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'",
+                        help="one more header (repeatable)")
+    parser.add_argument("--retries", type=int, default=3, metavar="N",
+                        help="retries after 429, 5xx or no answer (0-%d, default 3)" % _MAX_RETRIES)
+    parser.add_argument("--timeout", type=float, default=30.0, metavar="S",
+                        help="seconds for the whole call, retries included (default 30)")
+    parser.add_argument("--endpoint-base", metavar="URL", help="the base that a path is joined to; default "
+                        "$SCVJWT_ENDPOINT_BASE, else SCRT_ENDPOINT_BASE from --secret-json")
+    parser.add_argument("--ca-file", metavar="PATH", help="a PEM file of CA certificates to trust as well "
+                        "as the system's")
+    parser.add_argument("--pretty", action="store_true", help="indent a JSON answer")
+    parser.add_argument("--verbose", action="store_true", help="show each attempt (with the claims of its "
+                        "token, never the token), the status line and the answer's headers on standard error")
+    _add_signing_options(parser)
+
+
+def _no_options(parser: "Any") -> None:
+    """selftest and demo take no options."""
+
+
+# The commands: name, handler, one line of help, and the function that adds its options.
+_COMMANDS = (
+    ("token", _cmd_token, "print a signed token", _token_options),
+    ("decode", _cmd_decode, "show a token's header and claims (no signature check)", _decode_options),
+    ("verify", _cmd_verify, "check a token's signature and claims as Salesforce does", _verify_options),
+    ("check", _cmd_check, "check that a private key and a certificate (or public key) belong together",
+     _check_options),
+    ("keygen", _cmd_keygen, "make a private key and a self-signed certificate, in pure Python", _keygen_options),
+    ("selftest", _cmd_selftest, "run known-answer tests on every available backend", _no_options),
+    ("bench", _cmd_bench, "measure signing speed of each backend on this host", _bench_options),
+    ("request", _cmd_request, "call the Telephony Integration REST API with a fresh token", _request_options),
+    ("demo", _cmd_demo, "show each step of making a token, with a built-in sample key", _no_options),
+)   # type: Tuple[Tuple[str, Callable[[Any], int], str, Callable[[Any], None]], ...]
+
+
+def _parser(chosen: "Optional[str]" = None) -> "Any":
+    """The argument parser. Given the chosen command, only that command is added: a one-shot run
+    need not build the parsers of all the others (a third of its start-up after the imports);
+    `scvjwt --help` and an unknown command get them all."""
     import argparse
 
     class Parser(argparse.ArgumentParser):
@@ -3559,76 +3658,19 @@ def _parser() -> "Any":
                     epilog="Exit status: 0 success, 1 invalid token or runtime failure, 2 usage error or bad input.")
     parser.add_argument("--version", action="version", version="scvjwt " + __version__)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
-
-    def command(name: str, handler: "Callable[[Any], int]", help: str) -> "Any":
-        sub = commands.add_parser(name, help=help, description=help)
-        sub.set_defaults(handler=handler)
-        return sub
-
-    token = command("token", _cmd_token, "print a signed token")
-    _add_signing_options(token)
-    token.add_argument("--format", choices=("token", "header", "json"), default="token",
-                       help="token (default), header ('Authorization: Bearer ...'), or json")
-    decode = command("decode", _cmd_decode, "show a token's header and claims (no signature check)")
-    decode.add_argument("token", metavar="TOKEN", help="the token, or '-' to read it from standard input")
-    check = command("verify", _cmd_verify, "check a token's signature and claims as Salesforce does")
-    check.add_argument("token", metavar="TOKEN", help="the token, or '-' to read it from standard input")
-    check.add_argument("--cert", required=True, metavar="PATH", help="certificate or public key file")
-    check.add_argument("--org-id", metavar="ID", help="require this org ID as iss")
-    check.add_argument("--call-center", metavar="NAME", help="require this Call Center API name as sub")
-    check.add_argument("--audience", metavar="URL", help="require this aud")
-    check.add_argument("--leeway", type=int, default=0, metavar="S", help="clock leeway in seconds")
-    pair = command("check", _cmd_check, "check that a private key and a certificate (or public key) "
-                   "belong together")
-    pair.add_argument("--key", required=True, metavar="PATH", help="private key file ('-': standard input)")
-    pair.add_argument("--cert", required=True, metavar="PATH", help="certificate or public key file "
-                      "('-': standard input)")
-    _add_password_options(pair)
-    keygen = command("keygen", _cmd_keygen, "make a private key and a self-signed certificate, in pure Python")
-    keygen.add_argument("--key-out", required=True, metavar="PATH", help="the new private key file "
-                        "(created with permissions 0600; never overwritten)")
-    keygen.add_argument("--bits", type=int, default=2048, choices=sorted(_MILLER_RABIN_ROUNDS),
-                        help="key size (default 2048; 1024 needs --allow-1024)")
-    keygen.add_argument("--format", choices=("pkcs8", "pkcs1"), default="pkcs8",
-                        help="PEM 'PRIVATE KEY' (pkcs8, the default) or 'RSA PRIVATE KEY' (pkcs1)")
-    keygen.add_argument("--cert-out", metavar="PATH", help="also write a self-signed certificate, "
-                        "the PEM text for the CallCenter record")
-    keygen.add_argument("--cn", metavar="NAME", help="the certificate's common name (needed with --cert-out)")
-    keygen.add_argument("--days", type=int, metavar="N", help="days the certificate is valid (default 365)")
-    keygen.add_argument("--allow-1024", action="store_true", help="allow --bits 1024, for old systems")
-    command("selftest", _cmd_selftest, "run known-answer tests on every available backend")
-    bench = command("bench", _cmd_bench, "measure signing speed of each backend on this host")
-    bench.add_argument("--bits", type=int, default=2048, help="key size: 2048 (default), 3072 or 4096")
-    bench.add_argument("--seconds", type=float, default=10.0, metavar="S", help="how long to measure (default 10)")
-    bench.add_argument("--compare", action="store_true", help="also measure python-rsa and PyJWT when "
-                       "importable, and whole commands against the OpenSSL shell recipe")
-    call = command("request", _cmd_request, "call the Telephony Integration REST API with a fresh token")
-    call.add_argument("method", metavar="METHOD", help="GET, POST, PATCH, PUT, DELETE, HEAD or OPTIONS")
-    call.add_argument("url", metavar="URL", help="an https:// URL, or a path such as /voiceCalls joined "
-                      "to the endpoint base")
-    call.add_argument("--data", metavar="JSON", help="the JSON body: text, @FILE, or '-' for standard input")
-    call.add_argument("--provider", metavar="NAME", help="the Telephony-Provider-Name header")
-    call.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'",
-                      help="one more header (repeatable)")
-    call.add_argument("--retries", type=int, default=3, metavar="N",
-                      help="retries after 429, 5xx or no answer (0-%d, default 3)" % _MAX_RETRIES)
-    call.add_argument("--timeout", type=float, default=30.0, metavar="S",
-                      help="seconds for the whole call, retries included (default 30)")
-    call.add_argument("--endpoint-base", metavar="URL", help="the base that a path is joined to; default "
-                      "$SCVJWT_ENDPOINT_BASE, else SCRT_ENDPOINT_BASE from --secret-json")
-    call.add_argument("--ca-file", metavar="PATH", help="a PEM file of CA certificates to trust as well "
-                      "as the system's")
-    call.add_argument("--pretty", action="store_true", help="indent a JSON answer")
-    call.add_argument("--verbose", action="store_true", help="show each attempt (with the claims of its "
-                      "token, never the token), the status line and the answer's headers on standard error")
-    _add_signing_options(call)
-    command("demo", _cmd_demo, "show each step of making a token, with a built-in sample key")
+    for name, handler, summary, add_options in _COMMANDS:
+        if chosen in (None, name):
+            command = commands.add_parser(name, help=summary, description=summary)
+            command.set_defaults(handler=handler)
+            add_options(command)
     return parser
 
 
 def main(argv: "Optional[List[str]]" = None) -> int:
     """The command line; returns the exit status."""
-    parser = _parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    chosen = next((word for word in argv if not word.startswith("-")), None)
+    parser = _parser(chosen if chosen in [name for name, _, _, _ in _COMMANDS] else None)
     args = parser.parse_args(argv)
     if not hasattr(args, "handler"):
         parser.error("choose a command (scvjwt --help lists them; try: scvjwt demo)")
