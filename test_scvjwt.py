@@ -2502,6 +2502,22 @@ class CommandLineTest(unittest.TestCase):
         self.assertEqual(status, 0, err)
         self.assertIn("ok   AES-128 known answer (FIPS 197 appendix C.1", out)
 
+    def test_secrets_given_where_a_name_goes_are_never_shown(self):
+        """PEM text passed as --key or SCVJWT_KEY_FILE, a password passed as --password-file or
+        --password-env: refused (exit 2) without a trace of the secret in the message."""
+        pem = SAMPLE_KEY.to_pem()
+        key = write_file(temp_dir(), "key.pem", pem)
+        ids = ("--org-id", ORG_ID, "--call-center", CALL_CENTER)
+        runs = [run_cli("token", "--key", pem, *ids), run_cli("token", *ids, env={"SCVJWT_KEY_FILE": pem}),
+                run_cli("token", "--key", key, "--password-file", "hunter2-secret", *ids),
+                run_cli("token", "--key", key, "--password-env", "hunter2 secret", *ids),
+                run_cli("token", "--secret-json", '{"SALESFORCE_ORG_ID": "hunter2-secret"}')]
+        for status, out, err in runs:
+            self.assertEqual((status, out), (2, ""), err)
+            self.assertTrue(err.startswith("scvjwt: error:"), err)
+            self.assertNotIn("hunter2", err)
+            self.assertNotIn(pem.splitlines()[1][:20], err)
+
 # ------------------------------------------------------------------------------------------------
 # Backends (issue 3): byte-identical signatures, absent or broken backends, fault checks
 # ------------------------------------------------------------------------------------------------
@@ -2619,6 +2635,11 @@ class BackendEquivalenceTest(unittest.TestCase):
         self.assertEqual(len(calls), 1)
         self.assertIsNotNone(calls[0])
 
+
+    def test_a_huge_integer_as_backend_name_is_summarised(self):
+        with self.assertRaises(scvjwt.BackendError) as caught:
+            scvjwt.sign_rs256(SAMPLE_KEY, b"m", backend=10 ** 5000)
+        self.assertIn("an integer of 16610 bits", str(caught.exception))
 
 class BackendAbsentOrBrokenTest(unittest.TestCase):
     """A missing or broken backend gives BackendError, or under auto a clean fall-back to pure."""
@@ -2774,6 +2795,28 @@ class BenchAndSelftestCommandTest(unittest.TestCase):
 # ------------------------------------------------------------------------------------------------
 # request(): the authorized call, against a loopback server that checks every token it receives
 # ------------------------------------------------------------------------------------------------
+
+    def test_compare_cases_run_and_summarise(self):
+        """The whole-command cases of `bench --compare` (each run once here, not timed) and the
+        summary lines they feed."""
+        folder = temp_dir()
+        key_file = write_file(folder, "bench-key.pem", SAMPLE_KEY.to_pem())
+        cases = scvjwt._bench_command_cases(key_file, folder)
+        labels = [label for label, _, _ in cases]
+        self.assertIn("python3 scvjwt.py token", labels)
+        self.assertIn("python3 -m scvjwt token (cached)", labels)
+        for _, function, _ in cases:
+            function()                                       # raises if the command fails
+        medians = {label: 0.05 for label in labels}
+        medians.update({"python3 -c pass": 0.02, "the OpenSSL shell recipe": 0.03,
+                        "python3 -c 'import jwt' + RSA": 0.2})
+        medians["python3 -c 'import scvjwt' (cached)"] = 0.025
+        output = io.StringIO()
+        with contextlib.redirect_stdout(output):
+            scvjwt._print_command_summary(medians)
+        self.assertIn("python3 scvjwt.py token, above python3 start-up: 1.00x the OpenSSL shell recipe",
+                      output.getvalue())
+        self.assertIn("36.0x cheaper than import jwt", output.getvalue())
 
 def _scripted_server(script, tls_context=None):
     """A loopback HTTP server on a free port, in a thread. Each request's token is verified as
