@@ -3285,30 +3285,45 @@ echo "$header.$claims.$signature"
 """
 
 
-def _median_seconds(cases: "List[Tuple[str, Callable[[], object]]]", seconds: float,
-                    rounds: int = _BENCH_ROUNDS) -> "Dict[str, float]":
-    """Median seconds per call of each case. The cases take turns in interleaved rounds, in a
+def _bench_samples(cases: "List[Tuple[str, Callable[[], object], Optional[str]]]",
+                   seconds: float) -> "Dict[str, List[float]]":
+    """Seconds per call of each case in each of the interleaved rounds. The cases take turns in a
     new (seeded) order each round, so that a change in the machine's speed during the run, or
     the cache and clock effects of the case before, touch all of them alike."""
     import random
-    import statistics
-    budget = seconds / (rounds * len(cases))
+    budget = seconds / (_BENCH_ROUNDS * len(cases))
     calls = {}
-    for label, function in cases:                     # one timed call each: warm-up and calibration
+    for label, function, _ in cases:                  # one timed call each: warm-up and calibration
         start = time.perf_counter()
         function()
         calls[label] = max(1, int(budget / max(time.perf_counter() - start, 1e-6)))
-    samples = {label: [] for label, _ in cases}       # type: Dict[str, List[float]]
+    samples = {label: [] for label, _, _ in cases}    # type: Dict[str, List[float]]
     order = list(cases)
     shuffle = random.Random(0).shuffle   # noqa: S311 - an order of turns, not a secret
-    for _ in range(rounds):
+    for _ in range(_BENCH_ROUNDS):
         shuffle(order)
-        for label, function in order:
+        for label, function, _ in order:
             start = time.perf_counter()
             for _ in range(calls[label]):
                 function()
             samples[label].append((time.perf_counter() - start) / calls[label])
-    return {label: statistics.median(values) for label, values in samples.items()}
+    return samples
+
+
+def _print_bench_table(cases: "List[Tuple[str, Callable[[], object], Optional[str]]]",
+                       samples: "Dict[str, List[float]]") -> None:
+    """Median time of each case, and its ratio to its reference: the median of the ratios of the
+    two measured in the same round, which a drift of the machine's speed between rounds leaves
+    alone."""
+    import statistics
+    print("%-44s %10s %9s   %s" % ("", "ms/op", "ops/s", "ratio to the reference (median of rounds)"))
+    for label, _, reference in cases:
+        median = statistics.median(samples[label])
+        ratio = ""
+        if reference:
+            ratio = "%.2fx %s" % (statistics.median(case / base for case, base in zip(samples[label],
+                                                                                      samples[reference])), reference)
+        print("%-44s %10.3f %9.1f   %s" % (label, median * 1e3, 1 / median, ratio))
 
 
 def _bench_library_cases(key: RSAPrivateKey, key_file: str,
@@ -3416,6 +3431,7 @@ def _print_command_summary(medians: "Dict[str, float]") -> None:
 
 def _cmd_bench(args: "Any") -> int:
     import shutil
+    import statistics
     import tempfile
     if args.bits not in (2048, 3072, 4096):
         raise _InputError("--bits must be 2048, 3072 or 4096")
@@ -3427,19 +3443,19 @@ def _cmd_bench(args: "Any") -> int:
         key_file = os.path.join(folder, "bench-key.pem")
         _write_new_file(key_file, key.to_pem().encode("ascii"), 0o600, "bench key")
         cases = _bench_library_cases(key, key_file, args.compare)
-        if args.compare:
-            cases += _bench_command_cases(key_file, folder)
-        medians = _median_seconds([(label, function) for label, function, _ in cases], args.seconds)
+        commands = _bench_command_cases(key_file, folder) if args.compare else []
+        # In-process cases and whole commands are measured apart: starting processes disturbs the
+        # machine more than the in-process cases can bear.
+        samples = _bench_samples(cases, args.seconds / 2 if commands else args.seconds)
+        if commands:
+            samples.update(_bench_samples(commands, args.seconds / 2))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    print("scvjwt %s bench: RSA %d bits, Python %s, backends %s; median of %d interleaved rounds"
+    print("scvjwt %s bench: RSA %d bits, Python %s, backends %s; %d interleaved rounds"
           % (__version__, key.bits, sys.version.split()[0], ", ".join(backends()), _BENCH_ROUNDS))
-    print("%-44s %10s %9s   %s" % ("", "ms/op", "ops/s", "ratio to the reference"))
-    for label, _, reference in cases:
-        ratio = "%.2fx %s" % (medians[label] / medians[reference], reference) if reference else ""
-        print("%-44s %10.3f %9.1f   %s" % (label, medians[label] * 1e3, 1 / medians[label], ratio))
-    if "python3 -c pass" in medians:
-        _print_command_summary(medians)
+    _print_bench_table(cases + commands, samples)
+    if commands:
+        _print_command_summary({label: statistics.median(values) for label, values in samples.items()})
     return _EXIT_OK
 
 
