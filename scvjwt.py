@@ -174,6 +174,18 @@ def b64url_encode(data: "BytesLike") -> str:
     return binascii.b2a_base64(bytes(data), newline=False).rstrip(b"=").translate(_TO_B64URL).decode("ascii")
 
 
+def _ascii_text(value: object, what: str) -> str:
+    """`value` as a str: a str as it is, bytes of ASCII decoded; else TokenError("malformed")."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        try:
+            return bytes(value).decode("ascii")
+        except UnicodeDecodeError:
+            raise TokenError("malformed", "%s must be ASCII" % what) from None
+    if not isinstance(value, str):
+        raise TokenError("malformed", "%s must be str or bytes, not %s" % (what, _type_name(value)))
+    return value
+
+
 def b64url_decode(text: "Union[str, BytesLike]") -> bytes:
     """Decode unpadded base64url strictly: one canonical text for each byte string.
 
@@ -182,13 +194,7 @@ def b64url_decode(text: "Union[str, BytesLike]") -> bytes:
     the last character (RFC 4648 section 3.5 lets a decoder reject them; accepting them would let
     several texts stand for one signature).
     """
-    if isinstance(text, (bytes, bytearray, memoryview)):
-        try:
-            text = bytes(text).decode("ascii")
-        except UnicodeDecodeError:
-            raise TokenError("malformed", "base64url text must be ASCII") from None
-    if not isinstance(text, str):
-        raise TokenError("malformed", "b64url_decode takes str or bytes, not %s" % _type_name(text))
+    text = _ascii_text(text, "base64url text")
     if not _B64URL_ALPHABET.issuperset(text):
         raise TokenError("malformed", "not base64url: a character outside A-Z a-z 0-9 - _")
     if len(text) % 4 == 1:
@@ -2281,13 +2287,7 @@ _MAX_JSON_DEPTH = 32
 
 
 def _token_parts(token: object) -> "Tuple[str, str, str]":
-    if isinstance(token, (bytes, bytearray, memoryview)):
-        try:
-            token = bytes(token).decode("ascii")
-        except UnicodeDecodeError:
-            raise TokenError("malformed", "a token is ASCII text") from None
-    if not isinstance(token, str):
-        raise TokenError("malformed", "a token is a str, not %s" % _type_name(token))
+    token = _ascii_text(token, "a token")
     if len(token) > _MAX_TOKEN_LENGTH:
         raise TokenError("malformed", "the token is longer than 16 KiB")
     parts = token.split(".")

@@ -2807,7 +2807,7 @@ class BenchAndSelftestCommandTest(unittest.TestCase):
         self.assertIn("python3 -m scvjwt token (cached)", labels)
         for _, function, _ in cases:
             function()                                       # raises if the command fails
-        medians = {label: 0.05 for label in labels}
+        medians = dict.fromkeys(labels, 0.05)
         medians.update({"python3 -c pass": 0.02, "the OpenSSL shell recipe": 0.03,
                         "python3 -c 'import jwt' + RSA": 0.2})
         medians["python3 -c 'import scvjwt' (cached)"] = 0.025
@@ -3386,26 +3386,14 @@ def no_third_party():
         yield
 
 
-def openssl_run(args, data=None):
-    """stdout of the openssl tool run with ARGS (throwaway test keys and passwords only)."""
-    return subprocess.run([OPENSSL] + list(args), input=data, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, check=True).stdout
-
-
 def openssl_pkcs8(pem, *options, password=PASSWORD):
     """The key encrypted by `openssl pkcs8 -topk8 OPTIONS`, as PEM bytes."""
-    return openssl_run(["pkcs8", "-topk8", "-passout", "pass:" + password] + list(options), pem)
+    return run_openssl("pkcs8", "-topk8", "-passout", "pass:" + password, *options, input=pem)
 
 
 def openssl_legacy(pem, cipher_option, password=PASSWORD):
     """The key as legacy encrypted PEM, as `openssl rsa -traditional -aes256` etc. write it."""
-    return openssl_run(["rsa", "-traditional", cipher_option, "-passout", "pass:" + password], pem)
-
-
-def pem_der(pem):
-    """The DER in the first PEM block of `pem` (no headers)."""
-    lines = pem.decode("ascii").strip().splitlines()
-    return base64.b64decode("".join(lines[1:-1]))
+    return run_openssl("rsa", "-traditional", cipher_option, "-passout", "pass:" + password, input=pem)
 
 
 def der_oid(dotted):
@@ -3449,7 +3437,7 @@ def pbes2_der(salt, iterations, iv, ciphertext, cipher=OID_AES128_CBC, prf=b"", 
     return der_seq(der_seq(der_oid(scheme), parameters), der_octets(ciphertext))
 
 
-class TestAesKnownAnswers(unittest.TestCase):
+class AesKnownAnswersTest(unittest.TestCase):
     """AES decryption against FIPS 197 appendix C and NIST SP 800-38A appendix F.2."""
 
     def decrypt_block(self, key_hex, block_hex):
@@ -3532,7 +3520,7 @@ class TestAesKnownAnswers(unittest.TestCase):
 
 
 @needs_openssl
-class TestEncryptedPkcs8(unittest.TestCase):
+class EncryptedPkcs8Test(unittest.TestCase):
     """ENCRYPTED PRIVATE KEY (PBES2) as `openssl pkcs8 -topk8 -v2 ...` writes it, read in pure Python."""
 
     @classmethod
@@ -3544,7 +3532,7 @@ class TestEncryptedPkcs8(unittest.TestCase):
         for cipher in AES_CIPHERS:
             for prf in PRFS:
                 pem = openssl_pkcs8(self.plain_pem, "-v2", cipher, "-v2prf", prf)
-                der = pem_der(pem)
+                der = pem_body_der(pem)
                 with self.subTest(cipher=cipher, prf=prf), no_third_party():
                     self.assertEqual(scvjwt.load_private_key(pem, PASSWORD), self.expected)
                     self.assertEqual(scvjwt.load_private_key(der, PASSWORD.encode("utf-8")), self.expected)
@@ -3568,7 +3556,7 @@ class TestEncryptedPkcs8(unittest.TestCase):
         self.assertIn("str or bytes", str(caught.exception))
 
     def test_explicit_default_prf_and_matching_key_length_are_read(self):
-        der = pem_der(openssl_pkcs8(self.plain_pem, "-v2", "aes-128-cbc", "-v2prf", "hmacWithSHA1"))
+        der = pem_body_der(openssl_pkcs8(self.plain_pem, "-v2", "aes-128-cbc", "-v2prf", "hmacWithSHA1"))
         salt, iterations, iv, ciphertext = pbes2_pieces(der)
         self.assertEqual(pbes2_der(salt, iterations, iv, ciphertext), der)   # the builder is faithful
         sha1 = der_seq(der_oid(OID_HMAC_SHA1), b"\x05\x00")
@@ -3579,7 +3567,7 @@ class TestEncryptedPkcs8(unittest.TestCase):
                                                          PASSWORD), self.expected)
 
     def test_key_of_another_type_is_named_after_decryption(self):
-        ec_pem = openssl_run(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"])
+        ec_pem = run_openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256")
         encrypted = openssl_pkcs8(ec_pem, "-v2", "aes-128-cbc")
         with self.assertRaises(scvjwt.KeyFormatError) as caught:
             scvjwt.load_private_key(encrypted, PASSWORD)
@@ -3587,7 +3575,7 @@ class TestEncryptedPkcs8(unittest.TestCase):
 
 
 @needs_openssl
-class TestLegacyEncryptedPem(unittest.TestCase):
+class LegacyEncryptedPemTest(unittest.TestCase):
     """'Proc-Type: 4,ENCRYPTED' PEM as `openssl rsa -aes128|-aes192|-aes256` writes it."""
 
     @classmethod
@@ -3649,7 +3637,7 @@ class TestLegacyEncryptedPem(unittest.TestCase):
 
 
 @needs_cryptography
-class TestEncryptedByCryptography(unittest.TestCase):
+class EncryptedByCryptographyTest(unittest.TestCase):
     """Keys the cryptography package encrypts with BestAvailableEncryption, read without it."""
 
     def test_best_available_encryption(self):
@@ -3668,7 +3656,7 @@ class TestEncryptedByCryptography(unittest.TestCase):
 
 
 @needs_corpus
-class TestEncryptedKeyCorpus(unittest.TestCase):
+class EncryptedKeyCorpusTest(unittest.TestCase):
     """The encrypted files of ../shared/tools/make-test-keys.sh (passphrase test-passphrase)."""
 
     PASSPHRASE = "test-passphrase"
@@ -3711,7 +3699,7 @@ class TestEncryptedKeyCorpus(unittest.TestCase):
 
 
 @needs_openssl
-class TestDes3ThroughBackends(unittest.TestCase):
+class Des3ThroughBackendsTest(unittest.TestCase):
     """DES-EDE3-CBC (legacy PEM from `openssl rsa -des3`, and PBES2 with des3) through the
     cryptography package or the openssl tool, each alone, and neither."""
 
@@ -3781,7 +3769,7 @@ class TestDes3ThroughBackends(unittest.TestCase):
                 self.assertIn(word, message)
 
     def test_iteration_bound_is_checked_before_any_backend_runs(self):
-        salt, _, iv, ciphertext = pbes2_pieces(pem_der(self.keys["PBES2 des3"]))
+        salt, _, iv, ciphertext = pbes2_pieces(pem_body_der(self.keys["PBES2 des3"]))
         crafted = pbes2_der(salt, 10000001, iv, ciphertext, cipher="1.2.840.113549.3.7")
         with mock.patch.object(subprocess, "Popen", side_effect=AssertionError("openssl ran")), \
                 mock.patch.object(scvjwt, "_decrypt_with_cryptography", side_effect=AssertionError("ran")):
@@ -3791,7 +3779,7 @@ class TestDes3ThroughBackends(unittest.TestCase):
 
 
 @needs_openssl
-class TestEncryptedKeyErrors(unittest.TestCase):
+class EncryptedKeyErrorsTest(unittest.TestCase):
     """Wrong and missing passwords, truncated, tampered and crafted encrypted keys: always a
     KeyFormatError with a clear message, never noise taken for a key, never another exception."""
 
@@ -3800,7 +3788,7 @@ class TestEncryptedKeyErrors(unittest.TestCase):
         cls.plain_pem = openssl_key_pem(1024)
         cls.expected = scvjwt.load_private_key(cls.plain_pem)
         cls.pkcs8_pem = openssl_pkcs8(cls.plain_pem, "-v2", "aes-256-cbc", "-v2prf", "hmacWithSHA256")
-        cls.pkcs8_der = pem_der(cls.pkcs8_pem)
+        cls.pkcs8_der = pem_body_der(cls.pkcs8_pem)
         cls.legacy_pem = openssl_legacy(cls.plain_pem, "-aes128")
         cls.pieces = pbes2_pieces(cls.pkcs8_der)
 
@@ -3934,7 +3922,7 @@ class TestEncryptedKeyErrors(unittest.TestCase):
 
 
 @needs_openssl
-class TestPasswordOptions(unittest.TestCase):
+class PasswordOptionsTest(unittest.TestCase):
     """token --password-env VAR, --password-file PATH, and the prompt on a terminal."""
 
     @classmethod
@@ -4130,10 +4118,6 @@ def rebuild_certificate(der, tbs_index, element):
     return scvjwt._der_encode_sequence(scvjwt._der_encode_sequence(*encoded), *rest)
 
 
-def certificate_der(pem):
-    return scvjwt._public_key_and_certificate(pem)[1]
-
-
 def crypto_not_valid(cert):
     """(not_valid_before, not_valid_after) as naive UTC datetimes, for old and new cryptography."""
     if hasattr(cert, "not_valid_before_utc"):
@@ -4149,7 +4133,7 @@ def openssl_result(*args, **kwargs):
             completed.stderr.decode("utf-8", "replace"))
 
 
-class TestGeneratePrivateKey(unittest.TestCase):
+class GeneratePrivateKeyTest(unittest.TestCase):
     """generate_private_key: FIPS 186-5 A.1.1 criteria, checked independently."""
 
     def assert_fips_criteria(self, key, bits):
@@ -4261,7 +4245,7 @@ class TestGeneratePrivateKey(unittest.TestCase):
             self.assertIn("exponent", str(caught.exception))
 
 
-class TestKeyToPem(unittest.TestCase):
+class KeyToPemTest(unittest.TestCase):
     """to_pem writes exactly what the readers read, byte for byte what openssl and cryptography write."""
 
     def test_round_trip_through_the_readers(self):
@@ -4316,13 +4300,13 @@ class TestKeyToPem(unittest.TestCase):
             self.assertIn("'pkcs8' or 'pkcs1'", str(caught.exception))
 
 
-class TestSelfSignedCertificate(unittest.TestCase):
+class SelfSignedCertificateTest(unittest.TestCase):
     """self_signed_certificate, and the certificate reader `check` uses."""
 
     @classmethod
     def setUpClass(cls):
         cls.pem = scvjwt.self_signed_certificate(SAMPLE_KEY, CALL_CENTER, days=365, now=NOW)
-        cls.der = certificate_der(cls.pem)
+        cls.der = pem_body_der(cls.pem)
 
     def test_contents_read_back(self):
         self.assertTrue(self.pem.startswith("-----BEGIN CERTIFICATE-----\n"))
@@ -4342,7 +4326,7 @@ class TestSelfSignedCertificate(unittest.TestCase):
                                             scvjwt._der_bit_string_bytes(signature, "signature")))
 
     def test_serial_numbers_are_random(self):
-        serials = {scvjwt._certificate_fields(certificate_der(
+        serials = {scvjwt._certificate_fields(pem_body_der(
             scvjwt.self_signed_certificate(SAMPLE_KEY, "a", now=NOW)))[0][1] for _ in range(5)}
         self.assertEqual(len(serials), 5)
 
@@ -4411,7 +4395,7 @@ class TestSelfSignedCertificate(unittest.TestCase):
             pem = scvjwt.self_signed_certificate(SAMPLE_KEY, name, now=NOW)
             cert = x509.load_pem_x509_certificate(pem.encode("ascii"))
             self.assertEqual(cert.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)[0].value, name)
-        self.assertEqual(scvjwt._certificate_subject(certificate_der(
+        self.assertEqual(scvjwt._certificate_subject(pem_body_der(
             scvjwt.self_signed_certificate(SAMPLE_KEY, "Call Center, Inc. #1", now=NOW))),
             "CN=Call Center\\, Inc. #1")
 
@@ -4423,7 +4407,7 @@ class TestSelfSignedCertificate(unittest.TestCase):
             (utc_epoch(2048, 1, 1), 30, (0x17, b"480101000000Z"), (0x17, b"480131000000Z")),
         ]
         for now, days, not_before, not_after in cases:
-            der = certificate_der(scvjwt.self_signed_certificate(SAMPLE_KEY, "t", days=days, now=now))
+            der = pem_body_der(scvjwt.self_signed_certificate(SAMPLE_KEY, "t", days=days, now=now))
             validity = scvjwt._der_items(scvjwt._certificate_fields(der)[3][1], 2, 2, "validity")
             self.assertEqual(validity, [not_before, not_after])
             self.assertEqual(scvjwt._certificate_validity(der), (now, now + days * 86400))
@@ -4535,7 +4519,7 @@ class TestSelfSignedCertificate(unittest.TestCase):
         status, out, err = openssl_result("req", "-x509", "-key", key, "-days", "1", "-subj",
                                        "/C=US/ST=CA/O=Acme, Inc./OU=Voice/CN=scv.example.com/emailAddress=a@b.example")
         self.assertEqual(status, 0, err)
-        self.assertEqual(scvjwt._certificate_subject(certificate_der(out)),
+        self.assertEqual(scvjwt._certificate_subject(pem_body_der(out)),
                          "emailAddress=a@b.example, CN=scv.example.com, OU=Voice, O=Acme\\, Inc., ST=CA, C=US")
 
     def test_malformed_certificates_are_key_format_errors(self):
@@ -4587,7 +4571,7 @@ def umask_zero():
     os.umask(0)
 
 
-class TestKeygenCommand(unittest.TestCase):
+class KeygenCommandTest(unittest.TestCase):
     """`keygen`: files created atomically with mode 0600, never overwritten."""
 
     def paths(self):
@@ -4615,7 +4599,7 @@ class TestKeygenCommand(unittest.TestCase):
         self.assertIn(cert_path, out)
         self.assertIn(key.public_key().fingerprint(), out)
         self.assertIn("CN=" + CALL_CENTER, out)
-        before, after = scvjwt._certificate_validity(certificate_der(cert))
+        before, after = scvjwt._certificate_validity(pem_body_der(cert))
         self.assertEqual(after - before, 365 * 86400)
         if OPENSSL:
             status, out, err = openssl_result("verify", "-CAfile", cert_path, cert_path)
@@ -4741,7 +4725,7 @@ class TestKeygenCommand(unittest.TestCase):
         self.assertTrue(os.path.exists(key_path))
 
 
-class TestCheckCommand(unittest.TestCase):
+class CheckCommandTest(unittest.TestCase):
     """`check --key --cert`: exit 0 when they belong together, 1 when not, warnings about dates."""
 
     @classmethod
@@ -4845,7 +4829,7 @@ class TestCheckCommand(unittest.TestCase):
 
 
 @unittest.skipIf(os.name != "posix", "permission bits are POSIX")
-class TestKeyFilePermissionWarning(unittest.TestCase):
+class KeyFilePermissionWarningTest(unittest.TestCase):
     """The CLI warns, as ssh does, when a private key file is open to group or others."""
 
     def token(self, path, **kwargs):
@@ -5216,7 +5200,7 @@ class PublishedVulnerabilityTest(unittest.TestCase):
         refused for its signature, and nothing is fetched; the genuine key's token with the same
         headers is accepted. CVE-2018-0114 (node-jose, embedded jwk)."""
         attacker = attacker_key()
-        attacker_cert = pem_der(scvjwt.self_signed_certificate(attacker, "attacker", now=NOW).encode("ascii"))
+        attacker_cert = pem_body_der(scvjwt.self_signed_certificate(attacker, "attacker", now=NOW).encode("ascii"))
         jwk = {"kty": "RSA", "n": scvjwt.b64url_encode(attacker.n.to_bytes(256, "big")), "e": "AQAB"}
         pointers = [{"jwk": jwk}, {"jku": "https://attacker.example/jwks.json"},
                     {"x5u": "https://attacker.example/cert.pem"},
