@@ -5806,5 +5806,38 @@ class PublishedVulnerabilityTest(unittest.TestCase):
         self.assertNotIn("hunter2", err)
 
 
+
+# ------------------------------------------------------------------------------------------------
+# The audit guide in README.md
+# ------------------------------------------------------------------------------------------------
+
+class AuditGuideTest(unittest.TestCase):
+    """The audit guide names functions with the lines they sit at in scvjwt.py, and the tests
+    that prove them: both must stay right as the file changes."""
+
+    def guide_rows(self):
+        readme = os.path.join(HERE, "README.md")
+        if not os.path.exists(readme):
+            self.skipTest("README.md is not beside the tests")
+        with open(readme, encoding="utf-8") as handle:
+            table = handle.read().split("<!-- audit-table -->")[1].split("<!-- /audit-table -->")[0]
+        rows = re.findall(r"\| `([\w.]+)` \| (\d+)-(\d+) \| [^|]+ \| `(\w+)\.(\w+)` \|", table)
+        self.assertGreaterEqual(len(rows), 15)
+        return rows
+
+    def test_functions_sit_at_the_lines_the_guide_gives(self):
+        import inspect
+        for name, start, end, _, _ in self.guide_rows():
+            function = scvjwt
+            for part in name.split("."):
+                function = getattr(function, part)
+            source, first = inspect.getsourcelines(function)
+            self.assertEqual((int(start), int(end)), (first, first + len(source) - 1), name)
+
+    def test_the_tests_the_guide_names_exist(self):
+        for _, _, _, test_class, test_method in self.guide_rows():
+            self.assertTrue(callable(getattr(globals().get(test_class), test_method, None)),
+                            "%s.%s" % (test_class, test_method))
+
 if __name__ == "__main__":
     unittest.main()
