@@ -1507,7 +1507,6 @@ def _random_prime(bits: int, e: int, rounds: int, small_primes: int) -> int:
     least 1.5 * 2**(bits-1), above the sqrt(2) * 2**(bits-1) of step 4.4, so a product of two
     such primes has exactly 2 * bits bits. `small_primes` is _odd_primes_product(...).
     """
-    import math
     while True:
         candidate = _random_bits(bits) | (3 << (bits - 2)) | 1
         if math.gcd(candidate, small_primes) != 1:  # trial division first: it is much cheaper
