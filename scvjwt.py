@@ -652,6 +652,16 @@ def _block_kind(block: "PemBlock") -> str:
     return kind
 
 
+def _block_kinds(blocks: "List[PemBlock]", damaged: "List[str]") -> "Iterator[Tuple[PemBlock, str]]":
+    """Each block with its kind, in order; a block whose DER cannot even be classified (a line
+    lost from a certificate, say) is added to `damaged` and skipped, like a damaged PEM block."""
+    for block in blocks:
+        try:
+            yield block, _block_kind(block)
+        except KeyFormatError as error:
+            damaged.append(str(error))
+
+
 def _most_telling(kinds: "List[str]") -> str:
     """The kind to name when no block was usable: a known key type rather than parameters or
     unknown labels."""
@@ -680,8 +690,7 @@ def load_private_key(data: "Union[str, BytesLike, RSAPrivateKey]",
         raise KeyFormatError("the password must be str or bytes, not %s" % _type_name(password))
     blocks, damaged = _key_blocks(data, "private key")
     found = []
-    for block in blocks:
-        kind = _block_kind(block)
+    for block, kind in _block_kinds(blocks, damaged):
         if kind in _PRIVATE_KINDS:
             return _private_from_block(kind, block[1], block[2], password)
         found.append(kind)
@@ -706,8 +715,8 @@ def _public_key_and_certificate(data: "Union[str, BytesLike]") -> "Tuple[RSAPubl
     from (None when it came from a public or private key block)."""
     blocks, damaged = _key_blocks(data, "public key")
     found = []
-    for block in blocks:
-        kind, headers, der = _block_kind(block), block[1], block[2]
+    for block, kind in _block_kinds(blocks, damaged):
+        headers, der = block[1], block[2]
         if kind == "certificate":
             return _public_from_certificate(der), der
         if kind == "spki":
@@ -1240,8 +1249,10 @@ def _check_public_numbers(n: object, e: object) -> None:
 class _RSAKey(object):
     """What both key classes share. They cannot change once built: attributes are set once, in
     __init__. Two keys of one class are equal when their public numbers (n, e) are: for private
-    keys those fix the rest, as __init__ refuses any d, p, q that do not belong to them. Copies
-    and pickles are rebuilt from the numbers (a pickled private key holds its secret numbers)."""
+    keys those fix the private function (every d that __init__ accepts is e**-1 modulo
+    lcm(p-1, q-1), and {p, q} is the factorization of n), so equal keys make equal signatures,
+    though their PEM may differ (p and q swapped, d written modulo phi). Copies and pickles are
+    rebuilt from the numbers (a pickled private key holds its secret numbers)."""
 
     __slots__ = ()
     n: int
@@ -1412,9 +1423,13 @@ def _recover_primes(n: int, e: int, d: int) -> "Tuple[int, int]":
                              "of at most %d bits" % _MAX_RECOVERY_BITS)
     # A prime n, or a power of one, makes every base fail. Both are found with one exponentiation:
     # for a prime p dividing n = p**j, 2**n = 2 mod p (as n = 1 mod p-1), so p divides
-    # gcd(2**n - 2, n); for a product of distinct primes that gcd is almost always 1.
-    if math.gcd(pow(2, n, n) - 2, n) != 1:
+    # gcd(2**n - 2, n). For a product of two distinct primes that gcd is 1 but for odds of about
+    # 2**-500, and then it is a factor: RSAPrivateKey's checks decide whether the pair is right.
+    common = math.gcd(pow(2, n, n) - 2, n)
+    if common == n:
         raise KeyFormatError("the RSA numbers are inconsistent: n is not a product of two primes")
+    if common != 1:
+        return common, n // common
     k = d * e - 1
     t = (k & -k).bit_length() - 1
     r = k >> t
@@ -1580,6 +1595,16 @@ _BLINDING_USES = 32              # a fresh blinding factor after this many signa
 _BLINDING_LOCK = _thread.allocate_lock()
 
 
+def _new_blinding_lock() -> None:
+    """After fork(): a lock another thread of the parent held would stay locked in the child."""
+    global _BLINDING_LOCK   # noqa: PLW0603 - the one lock every signing thread shares
+    _BLINDING_LOCK = _thread.allocate_lock()
+
+
+if hasattr(os, "register_at_fork"):   # Python 3.7 and later, on POSIX
+    os.register_at_fork(after_in_child=_new_blinding_lock)
+
+
 def _blinding_pair(key: RSAPrivateKey) -> "Tuple[int, int]":
     """(r**e mod n, r**-1 mod n) for a secret random r, to blind one signature: signing
     c = m * r**e instead of m makes the values the private exponent meets independent of the
@@ -1588,16 +1613,17 @@ def _blinding_pair(key: RSAPrivateKey) -> "Tuple[int, int]":
     A fresh r costs a modular inverse, a twentieth of a signature. As OpenSSL and python-rsa do
     (Kocher 1996, section 10), each next signature squares the previous pair instead, which keeps
     both secret and unrelated to any message, and a fresh r is drawn after 32 uses. The lock
-    gives every signature a pair of its own."""
-    n = key.n
+    gives every signature a pair of its own; the process ID in the state makes a child process
+    after fork() draw its own instead of continuing its parent's chain."""
+    n, process = key.n, os.getpid()
     with _BLINDING_LOCK:
-        pair = key._backend_cache.get("blinding")
-        if pair is None or pair[2] >= _BLINDING_USES:
+        state = key._backend_cache.get("blinding")
+        if state is None or state[2] >= _BLINDING_USES or state[3] != process:
             r, r_inverse = _random_unit(n)
             blinder, unblinder, uses = pow(r, key.e, n), r_inverse, 0
         else:
-            blinder, unblinder, uses = pair[0] * pair[0] % n, pair[1] * pair[1] % n, pair[2]
-        key._backend_cache["blinding"] = (blinder, unblinder, uses + 1)
+            blinder, unblinder, uses = state[0] * state[0] % n, state[1] * state[1] % n, state[2]
+        key._backend_cache["blinding"] = (blinder, unblinder, uses + 1, process)
     return blinder, unblinder
 
 
@@ -2874,6 +2900,8 @@ def _read_source(source: str, what: str, secret_name: bool = False) -> bytes:
                           "name (not shown): put it in a file, or give '-' and send it on standard "
                           "input" % what)
     shown = "given (its name is not shown: it may be the secret itself)" if secret_name else source
+    if source == "-" and sys.stdin is None:
+        raise _InputError("the %s should come from standard input, which is closed" % what)
     try:
         if source == "-":
             data = sys.stdin.buffer.read(_MAX_KEY_INPUT + 1)
@@ -2888,8 +2916,10 @@ def _read_source(source: str, what: str, secret_name: bool = False) -> bytes:
 
 
 def _looks_like_secret_text(value: str) -> bool:
-    """Whether a value given as a file name is key, JSON or other multi-line text instead."""
-    return "\n" in value or "-----BEGIN" in value or value.lstrip().startswith("{") or len(value) > 4096
+    """Whether a value given as a file name is key text instead: multi-line, PEM, JSON, or long
+    base64 (a key or password pasted whole); no file name looks like these."""
+    return ("\n" in value or "-----BEGIN" in value or value.lstrip().startswith("{") or len(value) > 4096
+            or (len(value) > 64 and _B64_ALPHABET.issuperset(value.rstrip("="))))
 
 
 def _one_stdin(sources: "Dict[str, Optional[str]]") -> None:
@@ -3319,7 +3349,7 @@ def _print_bench_table(cases: "List[Tuple[str, Callable[[], object], Optional[st
     for label, _, reference in cases:
         median = statistics.median(samples[label])
         ratio = ""
-        if reference:
+        if reference in samples:
             ratio = "%.2fx %s" % (statistics.median(case / base for case, base in zip(samples[label],
                                                                                       samples[reference])), reference)
         print("%-44s %10.3f %9.1f   %s" % (label, median * 1e3, 1 / median, ratio))
@@ -3398,12 +3428,12 @@ def _bench_command_cases(key_file: str, folder: str) -> "List[Tuple[str, Callabl
         return lambda: subprocess.run(argv, stdout=subprocess.DEVNULL, check=True, cwd=folder)
     python = sys.executable
     token = ("token", "--key", key_file, "--org-id", _SAMPLE_ORG_ID, "--call-center", _SAMPLE_CALL_CENTER)
-    recipe = "the OpenSSL shell recipe"
+    recipe = "the OpenSSL shell recipe" if _openssl_tool() else None
     cases = [("python3 -c pass", command(python, "-c", "pass"), None),
              ("python3 -c 'import scvjwt' (cached)", command(python, "-c", "import scvjwt"), None),
              ("python3 scvjwt.py token", command(python, module_copy, *token), recipe),
              ("python3 -m scvjwt token (cached)", command(python, "-m", "scvjwt", *token), recipe)]
-    if _openssl_tool():
+    if recipe:
         cases.append((recipe, command("sh", "-c", _OPENSSL_RECIPE, "recipe", key_file, _SAMPLE_ORG_ID,
                                       _SAMPLE_CALL_CENTER), None))
     try:
@@ -3415,22 +3445,26 @@ def _bench_command_cases(key_file: str, folder: str) -> "List[Tuple[str, Callabl
     return cases
 
 
-def _print_command_summary(medians: "Dict[str, float]") -> None:
-    """The command-line ratios: time above Python's own start-up, against the recipe's time."""
-    startup, recipe = medians["python3 -c pass"], medians.get("the OpenSSL shell recipe")
+def _print_command_summary(samples: "Dict[str, List[float]]") -> None:
+    """The command-line ratios, each the median over the rounds: time above Python's own
+    start-up, against the recipe's time; import costs above start-up, against each other."""
+    import statistics
+
+    def above_startup(label: str) -> "List[float]":
+        return [max(taken - startup, 1e-6) for taken, startup in zip(samples[label], samples["python3 -c pass"])]
+    recipe = samples.get("the OpenSSL shell recipe")
     if recipe:
         for label in ("python3 scvjwt.py token", "python3 -m scvjwt token (cached)"):
             print("%s, above python3 start-up: %.2fx the OpenSSL shell recipe"
-                  % (label, (medians[label] - startup) / recipe))
-    if "python3 -c 'import jwt' + RSA" in medians:
+                  % (label, statistics.median(a / b for a, b in zip(above_startup(label), recipe))))
+    if "python3 -c 'import jwt' + RSA" in samples:
         print("import scvjwt (cached) is %.1fx cheaper than import jwt + RSA, above python3 start-up"
-              % ((medians["python3 -c 'import jwt' + RSA"] - startup) /
-                 max(medians["python3 -c 'import scvjwt' (cached)"] - startup, 1e-6)))
+              % statistics.median(a / b for a, b in zip(above_startup("python3 -c 'import jwt' + RSA"),
+                                                        above_startup("python3 -c 'import scvjwt' (cached)"))))
 
 
 def _cmd_bench(args: "Any") -> int:
     import shutil
-    import statistics
     import tempfile
     if args.bits not in (2048, 3072, 4096):
         raise _InputError("--bits must be 2048, 3072 or 4096")
@@ -3454,7 +3488,7 @@ def _cmd_bench(args: "Any") -> int:
           % (__version__, key.bits, sys.version.split()[0], ", ".join(backends()), _BENCH_ROUNDS))
     _print_bench_table(cases + commands, samples)
     if commands:
-        _print_command_summary({label: statistics.median(values) for label, values in samples.items()})
+        _print_command_summary(samples)
     return _EXIT_OK
 
 

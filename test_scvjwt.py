@@ -586,6 +586,17 @@ class PemTest(unittest.TestCase):
         self.assertEqual(scvjwt.load_private_key(pem), SAMPLE_KEY)
         self.assertEqual(scvjwt.load_public_key(pem), PUBLIC_KEY)
 
+    def test_a_block_with_broken_der_does_not_hide_the_key(self):
+        """A line lost from a certificate before the key: its base64 still decodes, its DER does
+        not; the key after it loads all the same, and alone the damage is named."""
+        certificate = scvjwt.self_signed_certificate(SAMPLE_KEY, "x", now=NOW).splitlines()
+        damaged = "\n".join(certificate[:3] + certificate[4:]) + "\n"
+        self.assertEqual(scvjwt.load_private_key(damaged + SAMPLE_KEY.to_pem()), SAMPLE_KEY)
+        self.assertEqual(scvjwt.load_public_key(damaged + SAMPLE_KEY.to_pem()), PUBLIC_KEY)
+        with self.assertRaises(scvjwt.KeyFormatError) as caught:
+            scvjwt.load_public_key(damaged)
+        self.assertIn("malformed DER", str(caught.exception))
+
 # ------------------------------------------------------------------------------------------------
 # RSA keys, signing and verification
 # ------------------------------------------------------------------------------------------------
@@ -792,6 +803,18 @@ class RSAPrivateKeyTest(unittest.TestCase):
             with self.assertRaises(scvjwt.KeyFormatError):
                 scvjwt.RSAPrivateKey(*numbers)
 
+    def test_recovery_when_the_prime_power_test_meets_a_factor(self):
+        """p = 2**521 - 1 has ord_p(2) = 521; with 521 dividing q - 1, gcd(2**n - 2, n) = p: the
+        test meant for prime powers finds a factor of a genuine key, which then loads."""
+        p = (1 << 521) - 1
+        q = 1 + 1042 * ((1 << 510) + 12345)
+        while not independent_miller_rabin(q):
+            q += 1042
+        lam = (p - 1) * (q - 1) // math.gcd(p - 1, q - 1)
+        d = scvjwt._inverse_mod(65537, lam)
+        key = scvjwt.RSAPrivateKey(p * q, 65537, d)
+        self.assertEqual({key.p, key.q}, {p, q})
+
 class SignVerifyTest(unittest.TestCase):
     """sign_rs256 and verify_rs256 (RFC 8017 section 8.2) with the pure backend."""
 
@@ -838,9 +861,30 @@ class SignVerifyTest(unittest.TestCase):
             with mock.patch.object(scvjwt.os, "urandom", wraps=os.urandom) as urandom:
                 self.assertEqual(scvjwt.sign_rs256(key, b"message", backend="pure"), expected)
             draws.append(urandom.called)
-            blinder, unblinder, _ = key._backend_cache["blinding"]
+            blinder, unblinder, _, _ = key._backend_cache["blinding"]
             self.assertEqual(blinder * pow(unblinder, key.e, key.n) % key.n, 1)
         self.assertEqual([i for i, drawn in enumerate(draws) if drawn], [0, 32, 64])
+
+    @unittest.skipUnless(hasattr(os, "fork"), "no fork() on this platform")
+    def test_a_forked_child_draws_its_own_blinding(self):
+        """After fork() the child does not continue its parent's chain of blinding pairs."""
+        key = scvjwt.load_private_key(SAMPLE_KEY.to_pem())
+        scvjwt.sign_rs256(key, b"message", backend="pure")
+        reader, writer = os.pipe()
+        child = os.fork()
+        if child == 0:                                   # the child: sign, report its pair, leave
+            try:
+                os.close(reader)
+                scvjwt.sign_rs256(key, b"message", backend="pure")
+                os.write(writer, str(key._backend_cache["blinding"][0]).encode("ascii"))
+            finally:
+                os._exit(0)
+        os.close(writer)
+        with os.fdopen(reader, "rb") as pipe:
+            child_blinder = int(pipe.read())
+        os.waitpid(child, 0)
+        scvjwt.sign_rs256(key, b"message", backend="pure")
+        self.assertNotEqual(key._backend_cache["blinding"][0], child_blinder)
 
     def test_a_faulty_signature_is_never_released(self):
         from unittest import mock
@@ -2518,6 +2562,22 @@ class CommandLineTest(unittest.TestCase):
             self.assertNotIn("hunter2", err)
             self.assertNotIn(pem.splitlines()[1][:20], err)
 
+    def test_bare_base64_key_given_as_a_file_name_is_never_shown(self):
+        body = "".join(SAMPLE_KEY.to_pem().splitlines()[1:-1])
+        status, out, err = run_cli("token", "--key", body, "--org-id", ORG_ID, "--call-center", CALL_CENTER)
+        self.assertEqual((status, out), (2, ""))
+        self.assertIn("looks like the secret itself", err)
+        self.assertNotIn(body[:20], err)
+
+    @unittest.skipUnless(os.name == "posix", "closing standard input from sh")
+    def test_closed_standard_input(self):
+        completed = subprocess.run(["sh", "-c", '"$0" "$1" decode - <&-', sys.executable, SCRIPT],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        err = completed.stderr.decode("utf-8", "replace")
+        self.assertEqual(completed.returncode, 2, err)
+        self.assertIn("standard input, which is closed", err)
+        self.assertNotIn("Traceback", err)
+
 # ------------------------------------------------------------------------------------------------
 # Backends (issue 3): byte-identical signatures, absent or broken backends, fault checks
 # ------------------------------------------------------------------------------------------------
@@ -2807,13 +2867,13 @@ class BenchAndSelftestCommandTest(unittest.TestCase):
         self.assertIn("python3 -m scvjwt token (cached)", labels)
         for _, function, _ in cases:
             function()                                       # raises if the command fails
-        medians = dict.fromkeys(labels, 0.05)
-        medians.update({"python3 -c pass": 0.02, "the OpenSSL shell recipe": 0.03,
-                        "python3 -c 'import jwt' + RSA": 0.2})
-        medians["python3 -c 'import scvjwt' (cached)"] = 0.025
+        samples = {label: [0.05, 0.05] for label in labels}
+        samples.update({"python3 -c pass": [0.02, 0.02], "the OpenSSL shell recipe": [0.03, 0.03],
+                        "python3 -c 'import jwt' + RSA": [0.2, 0.2],
+                        "python3 -c 'import scvjwt' (cached)": [0.025, 0.025]})
         output = io.StringIO()
         with contextlib.redirect_stdout(output):
-            scvjwt._print_command_summary(medians)
+            scvjwt._print_command_summary(samples)
         self.assertIn("python3 scvjwt.py token, above python3 start-up: 1.00x the OpenSSL shell recipe",
                       output.getvalue())
         self.assertIn("36.0x cheaper than import jwt", output.getvalue())
