@@ -2692,8 +2692,26 @@ class BackendEquivalenceTest(unittest.TestCase):
             self.assertEqual(scvjwt.sign_rs256(key, b"m", "cryptography"), scvjwt.sign_rs256(key, b"m", "pure"))
         finally:
             numbers_class.private_key = original
-        self.assertEqual(len(calls), 1)
-        self.assertIsNotNone(calls[0])
+        self.assertEqual(calls, [None])
+
+    @needs_cryptography
+    def test_cryptography_releases_before_3_3_are_not_used(self):
+        """Without recover_data_from_signature (added in 3.3) the check before release cannot be
+        made: the package is then not a backend, and auto signs with pure."""
+        method = rsa.RSAPublicKey.__dict__["recover_data_from_signature"]
+        saved = scvjwt._PROBES.pop("cryptography", None)
+        del rsa.RSAPublicKey.recover_data_from_signature
+        try:
+            self.assertNotIn("cryptography", scvjwt.backends())
+            with self.assertRaises(scvjwt.BackendError) as caught:
+                scvjwt.sign_rs256(SAMPLE_KEY, b"m", backend="cryptography")
+            self.assertIn("not available", str(caught.exception))
+            self.assertEqual(scvjwt.Minter(SAMPLE_KEY, ORG_ID, CALL_CENTER)._backends, ["pure"])
+        finally:
+            rsa.RSAPublicKey.recover_data_from_signature = method
+            scvjwt._PROBES.pop("cryptography", None)
+            if saved is not None:
+                scvjwt._PROBES["cryptography"] = saved
 
 
     def test_a_huge_integer_as_backend_name_is_summarised(self):
@@ -2814,17 +2832,25 @@ class FaultCheckTest(unittest.TestCase):
             self.assertIn("not released", str(caught.exception))
 
     def test_faulty_results_from_every_backend_are_refused(self):
-        good = scvjwt.sign_rs256(SAMPLE_KEY, b"m", "pure")
+        k, n, d = 256, SAMPLE_KEY.n, SAMPLE_KEY.d
+        # A message whose signature s leaves room for s + n in k bytes: the same value mod n.
+        message, good = next((m, s) for m, s in ((b"m%d" % i, scvjwt.sign_rs256(SAMPLE_KEY, b"m%d" % i, "pure"))
+                                                 for i in range(200)) if int.from_bytes(s, "big") + n < 2 ** (8 * k))
+        t = scvjwt._emsa_pkcs1_v15_sha256(message, k)[-scvjwt._DIGEST_INFO_LENGTH:]
+        longer_t = b"\x00\x01" + b"\xff" * (k - 4 - len(t)) + b"\x00\x00" + t   # good padding, one byte more
         faulty = {"flipped bit": bytes([good[0] ^ 1]) + good[1:], "short": good[1:], "long": b"\x00" + good,
                   "empty": b"",
-                  "modulus plus signature": (int.from_bytes(good, "big") + SAMPLE_KEY.n).to_bytes(257, "big")}
+                  "modulus plus signature": (int.from_bytes(good, "big") + n).to_bytes(257, "big"),
+                  "s + n in k bytes": (int.from_bytes(good, "big") + n).to_bytes(k, "big"),
+                  "another message's signature": scvjwt.sign_rs256(SAMPLE_KEY, b"other", "pure"),
+                  "a longer T behind good padding": pow(int.from_bytes(longer_t, "big"), d, n).to_bytes(k, "big")}
         for backend in scvjwt.backends():
             saved = scvjwt._SIGNERS[backend]
             for label, signature in faulty.items():
                 scvjwt._SIGNERS[backend] = lambda key, message, em, signature=signature: signature
                 try:
                     with self.assertRaises(scvjwt.BackendError, msg=(backend, label)):
-                        scvjwt.sign_rs256(SAMPLE_KEY, b"m", backend=backend)
+                        scvjwt.sign_rs256(SAMPLE_KEY, message, backend=backend)
                 finally:
                     scvjwt._SIGNERS[backend] = saved
 
