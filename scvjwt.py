@@ -3312,9 +3312,9 @@ def _cmd_demo(args: "Any") -> int:
     return _EXIT_OK
 
 
+_BENCH_ROUNDS = 15   # the fewest rounds `bench` makes, however short --seconds is: medians need some
 # The OpenSSL shell recipe people use without scvjwt (openssl dgst, base64 and tr for the three
 # parts): the reference for the command line's speed in `bench --compare`.
-_BENCH_ROUNDS = 15
 _OPENSSL_RECIPE = r"""
 b64url() { base64 | tr -d '=\n' | tr '/+' '_-'; }
 now=$(date +%s)
@@ -3327,26 +3327,26 @@ echo "$header.$claims.$signature"
 
 def _bench_samples(cases: "List[Tuple[str, Callable[[], object], Optional[str]]]",
                    seconds: float) -> "Dict[str, List[float]]":
-    """Seconds per call of each case in each of the interleaved rounds. The cases take turns in a
-    new (seeded) order each round, so that a change in the machine's speed during the run, or
-    the cache and clock effects of the case before, touch all of them alike."""
+    """Seconds taken by each case in each round. A round makes one call of every case, in a new
+    (seeded) order; rounds follow one another until `seconds` have passed, and there are at
+    least _BENCH_ROUNDS. Cases compared at this grain run side by side: a change in the machine's
+    speed during the run, or the cache and clock effects of whatever ran just before, touch all
+    of them alike (blocks of many calls of one case drift apart by several per cent here)."""
     import random
-    budget = seconds / (_BENCH_ROUNDS * len(cases))
-    calls = {}
-    for label, function, _ in cases:                  # one timed call each: warm-up and calibration
-        start = time.perf_counter()
+    for _, function, _ in cases:                      # warm-up: imports, caches, the first key objects
         function()
-        calls[label] = max(1, int(budget / max(time.perf_counter() - start, 1e-6)))
     samples = {label: [] for label, _, _ in cases}    # type: Dict[str, List[float]]
     order = list(cases)
     shuffle = random.Random(0).shuffle   # noqa: S311 - an order of turns, not a secret
-    for _ in range(_BENCH_ROUNDS):
+    deadline = time.perf_counter() + seconds
+    rounds = 0
+    while rounds < _BENCH_ROUNDS or time.perf_counter() < deadline:
         shuffle(order)
         for label, function, _ in order:
             start = time.perf_counter()
-            for _ in range(calls[label]):
-                function()
-            samples[label].append((time.perf_counter() - start) / calls[label])
+            function()
+            samples[label].append(time.perf_counter() - start)
+        rounds += 1
     return samples
 
 
@@ -3495,8 +3495,10 @@ def _cmd_bench(args: "Any") -> int:
             samples.update(_bench_samples(commands, args.seconds / 2))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    print("scvjwt %s bench: RSA %d bits, Python %s, backends %s; %d interleaved rounds"
-          % (__version__, key.bits, sys.version.split()[0], ", ".join(backends()), _BENCH_ROUNDS))
+    print("scvjwt %s bench: RSA %d bits, Python %s, backends %s; %s"
+          % (__version__, key.bits, sys.version.split()[0], ", ".join(backends()),
+             " and ".join("%d rounds of %s" % (len(samples[group[0][0]]), what)
+                          for group, what in ((cases, "signing"), (commands, "commands")) if group)))
     _print_bench_table(cases + commands, samples)
     if commands:
         _print_command_summary(samples)

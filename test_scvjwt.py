@@ -2872,6 +2872,17 @@ class BenchAndSelftestCommandTest(unittest.TestCase):
         self.assertRegex(out, r"pure: sign_rs256 +\d+\.\d+ +\d+\.\d +\d\.\d\dx reference")
         self.assertIn("reference: the two pow() calls of the CRT", out)
 
+    def test_bench_rounds_make_one_call_of_each_case_in_a_new_order(self):
+        calls = []
+        cases = [(label, lambda label=label: calls.append(label), None) for label in "abcd"]
+        samples = scvjwt._bench_samples(cases, seconds=0.0)
+        self.assertEqual(calls[:4], list("abcd"), "one warm-up call each, in order")
+        rounds = [calls[i:i + 4] for i in range(4, len(calls), 4)]
+        self.assertEqual(len(rounds), scvjwt._BENCH_ROUNDS)
+        self.assertTrue(all(sorted(one) == list("abcd") for one in rounds))
+        self.assertGreater(len(set(map(tuple, rounds))), 1, "the order changes between rounds")
+        self.assertEqual({label: len(times) for label, times in samples.items()}, dict.fromkeys("abcd", 15))
+
     def test_bench_refuses_bad_arguments(self):
         for args in (("--bits", "1000"), ("--seconds", "0"), ("--bits", "x")):
             status, out, err = run_cli("bench", *args)
