@@ -1573,6 +1573,7 @@ def generate_private_key(bits: int = 2048, e: int = 65537) -> RSAPrivateKey:
 # the digest itself, as RFC 8017 section 9.2 note 1 prints it. A constant keeps any ASN.1 encoder
 # off the signing path, and lets verification compare whole encodings instead of parsing them.
 _SHA256_DIGEST_INFO_PREFIX = bytes.fromhex("3031300d060960864801650304020105000420")
+_DIGEST_INFO_LENGTH = len(_SHA256_DIGEST_INFO_PREFIX) + 32     # T: the prefix and the SHA-256 hash
 
 
 def _emsa_pkcs1_v15_sha256(message: bytes, em_len: int) -> bytes:
@@ -1683,8 +1684,7 @@ def verify_rs256(public_key: "Union[RSAPublicKey, RSAPrivateKey, str, BytesLike]
 # Signing backends and sign_rs256 (RFC 8017 section 8.2.1): one deterministic signature, three
 # ways to compute it. "pure" (above) is always there; "openssl" runs the openssl command-line tool
 # (1.1.1 or 3.x) as a subprocess; "cryptography" calls that package when it is installed. Whatever
-# computed it, a signature is checked with the public exponent before sign_rs256 returns it: by
-# scvjwt for pure and openssl, inside OpenSSL for cryptography (see _sign).
+# computed it, a signature is checked with the public exponent before sign_rs256 returns it.
 # ------------------------------------------------------------------------------------------------
 
 _BACKEND_NAMES = ("pure", "openssl", "cryptography")
@@ -1696,9 +1696,10 @@ _PROBES = {}   # type: Dict[str, Any]  # what a backend probe found, kept for th
 
 
 def _cryptography_parts(import_now: bool) -> "Any":
-    """What signing needs from the cryptography package, or None when it is absent or broken:
-    its rsa module, and the PKCS#1 v1.5 padding and SHA-256 objects, made once (both are
-    immutable; making them for each call would cost about 7 us, 1% of a 2048-bit signature).
+    """What signing needs from the cryptography package, or None when it is absent, broken or
+    older than 3.3 (the release that added the public-key operation the check before release
+    uses): its rsa module, and the PKCS#1 v1.5 padding and SHA-256 objects, made once (both are
+    stateless; making them for each call would cost about 7 us, 1% of a 2048-bit signature).
     With import_now false, only when the program has imported the package already: a single
     signature does not pay back the import (tens of milliseconds)."""
     if "cryptography" not in _PROBES:
@@ -1707,7 +1708,8 @@ def _cryptography_parts(import_now: bool) -> "Any":
         try:
             from cryptography.hazmat.primitives import hashes
             from cryptography.hazmat.primitives.asymmetric import padding, rsa
-            _PROBES["cryptography"] = (rsa, padding.PKCS1v15(), hashes.SHA256())
+            recent = hasattr(rsa.RSAPublicKey, "recover_data_from_signature")
+            _PROBES["cryptography"] = (rsa, padding.PKCS1v15(), hashes.SHA256()) if recent else None
         except Exception:   # noqa: BLE001 - not installed, or a broken build: both mean "not usable here"
             _PROBES["cryptography"] = None
     return _PROBES["cryptography"]
@@ -1716,7 +1718,7 @@ def _cryptography_parts(import_now: bool) -> "Any":
 def _cryptography_key(key: RSAPrivateKey) -> "Any":
     """cryptography's object for `key`, made once per RSAPrivateKey from the numbers scvjwt has
     already checked. Releases 39.0 and later can skip their own validation of them (a primality
-    test of p and q, slower than a signature); older ones validate, and before 3.1 need a backend."""
+    test of p and q, slower than a signature); older ones validate."""
     cached = key._backend_cache.get("cryptography")
     if cached is None:
         rsa = _cryptography_parts(import_now=True)[0]
@@ -1725,8 +1727,7 @@ def _cryptography_key(key: RSAPrivateKey) -> "Any":
         try:
             cached = numbers.private_key(unsafe_skip_rsa_key_validation=True)
         except TypeError:
-            from cryptography.hazmat.backends import default_backend
-            cached = numbers.private_key(default_backend())
+            cached = numbers.private_key()
         key._backend_cache["cryptography"] = cached
     return cached
 
@@ -1741,6 +1742,21 @@ def _sign_cryptography(key: RSAPrivateKey, message: bytes, encoded_message: byte
         return bytes(_cryptography_key(key).sign(message, pkcs1v15, sha256))
     except Exception as error:   # noqa: BLE001 - whatever the package raises, the caller sees a BackendError
         raise BackendError("the cryptography backend failed: %s" % (error or _type_name(error))) from None
+
+
+def _cryptography_public_operation(key: RSAPrivateKey, signature: bytes) -> "Optional[bytes]":
+    """RSAVP1 with the public exponent by the cryptography package, for the check of its own
+    signatures before release: T, what follows the PKCS#1 v1.5 padding 00 01 FF..FF 00 (which
+    OpenSSL checks) in s**e mod n, or None when that padding is not there. Recovering T costs a
+    quarter less than a whole verification, which would hash the message again."""
+    _, pkcs1v15, _ = _cryptography_parts(import_now=True)
+    public = key._backend_cache.get("cryptography public")
+    if public is None:
+        public = key._backend_cache["cryptography public"] = _cryptography_key(key).public_key()
+    try:
+        return bytes(public.recover_data_from_signature(signature, pkcs1v15, None))
+    except Exception:   # noqa: BLE001 - InvalidSignature, or anything else: not verified
+        return None
 
 
 def _openssl_tool() -> "Optional[str]":
@@ -1814,9 +1830,6 @@ def _sign_openssl(key: RSAPrivateKey, message: bytes, encoded_message: bytes) ->
 
 
 _SIGNERS = {"pure": _sign_pure, "openssl": _sign_openssl, "cryptography": _sign_cryptography}
-# OpenSSL built for IBM Z (s390x) hands the CRT to a Crypto Express adapter when one is present,
-# and returns the adapter's answer without the check it makes everywhere else (see _sign).
-_OPENSSL_MAY_SKIP_ITS_CHECK = hasattr(os, "uname") and os.uname().machine.startswith("s390")
 
 
 def backends() -> "List[str]":
@@ -1871,17 +1884,14 @@ def sign_rs256(key: "Union[RSAPrivateKey, str, BytesLike]", message: "BytesLike"
 
 
 def _sign(key: RSAPrivateKey, message: bytes, candidates: "List[str]") -> bytes:
-    """Sign with the first candidate backend that runs; no signature leaves unchecked. With the
-    CRT, one faulty half of a signature reveals a prime factor of n (Boneh, DeMillo and Lipton,
-    1997), so a pure or openssl result is checked here with the public exponent, and one that
-    fails raises BackendError and is never returned.
+    """Sign with the first candidate backend that runs, then check the signature with the public
+    exponent before releasing it: with the CRT, one faulty half of a signature reveals a prime
+    factor of n (Boneh, DeMillo and Lipton, 1997), so a result that fails the check raises
+    BackendError, whichever backend computed it, and is never returned.
 
-    The cryptography backend's is checked where its CRT is computed: OpenSSL raises s to e mod n
-    itself before it returns (rsa_ossl_mod_exp) and, on a mismatch, computes s again without the
-    CRT; LibreSSL does the same, BoringSSL and AWS-LC refuse. A fault after that check changes s
-    modulo both primes and reveals nothing. A second check here would cost 4% of the signature
-    for no protection; FaultCheckTest corrupts the CRT values OpenSSL gets to show its check.
-    IBM Z is the exception: there scvjwt checks the cryptography backend's results too."""
+    OpenSSL's default RSA code checks its own CRT result too, but a configuration file can put an
+    engine or a provider in its place (a hardware accelerator, an HSM, the adapter path of its
+    IBM Z build), and not all of those check. The check here holds however OpenSSL is set up."""
     k = _modulus_bytes(key)
     encoded_message = _emsa_pkcs1_v15_sha256(message, k)                 # step 1
     for name in candidates:
@@ -1893,18 +1903,22 @@ def _sign(key: RSAPrivateKey, message: bytes, candidates: "List[str]") -> bytes:
                 raise
         except (ArithmeticError, ValueError):   # pow() on numbers changed since the key was checked
             raise BackendError("the %s backend failed: the key's numbers are damaged" % name) from None
-    checked_inside = name == "cryptography" and not _OPENSSL_MAY_SKIP_ITS_CHECK
-    if not checked_inside and not _signature_checks_out(key, encoded_message, signature):
+    if not _signature_checks_out(key, encoded_message, signature, name):
         key._backend_cache.pop("blinding", None)   # a fault may have left it wrong: draw afresh
         raise BackendError("the %s backend produced a signature that fails its check with the public "
                            "exponent; it was not released" % name)
     return signature
 
 
-def _signature_checks_out(key: RSAPrivateKey, encoded_message: bytes, signature: bytes) -> bool:
-    """RSAVP1 (RFC 8017 section 5.2.2): s is k bytes, s < n, and s**e mod n gives back EM exactly."""
+def _signature_checks_out(key: RSAPrivateKey, encoded_message: bytes, signature: bytes, backend: str) -> bool:
+    """RSAVP1 (RFC 8017 section 5.2.2): s is k bytes, s < n, and s**e mod n gives back EM exactly.
+    For the cryptography backend the package does the public-key step (in C, a seventh of the
+    time of pow() here, which would cost a quarter of its signature): OpenSSL refuses s >= n,
+    computes s**e mod n and checks the padding 00 01 FF..FF 00 of EM; T, the rest, is compared here."""
     if len(signature) != _modulus_bytes(key):
         return False
+    if backend == "cryptography":
+        return _cryptography_public_operation(key, signature) == encoded_message[-_DIGEST_INFO_LENGTH:]
     s = int.from_bytes(signature, "big")
     return s < key.n and pow(s, key.e, key.n) == int.from_bytes(encoded_message, "big")
 
@@ -3647,7 +3661,7 @@ def _keygen_options(parser: "Any") -> None:
 def _bench_options(parser: "Any") -> None:
     parser.add_argument("--bits", type=int, default=2048, help="key size: 2048 (default), 3072 or 4096")
     parser.add_argument("--seconds", type=float, default=10.0, metavar="S",
-                        help="how long to measure (default 10)")
+                        help="how long to measure (default 10; at least 15 rounds are made)")
     parser.add_argument("--compare", action="store_true", help="also measure python-rsa and PyJWT when "
                         "importable, and whole commands against the OpenSSL shell recipe")
 
