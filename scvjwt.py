@@ -1679,7 +1679,6 @@ def verify_rs256(public_key: "Union[RSAPublicKey, RSAPrivateKey, str, BytesLike]
     return hmac.compare_digest(em, _emsa_pkcs1_v15_sha256(message, k))   # steps 3-4
 
 
-
 # ------------------------------------------------------------------------------------------------
 # Signing backends and sign_rs256 (RFC 8017 section 8.2.1): one deterministic signature, three
 # ways to compute it. "pure" (above) is always there; "openssl" runs the openssl command-line tool

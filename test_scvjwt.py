@@ -562,7 +562,6 @@ class PemTest(unittest.TestCase):
         self.assertEqual(scvjwt.load_private_key(SAMPLE_KEY.to_pem(), password="unused"), SAMPLE_KEY)
         self.assertEqual(scvjwt.load_private_key(SAMPLE_KEY.to_pem(), password=b"unused"), SAMPLE_KEY)
 
-
     def test_a_damaged_block_does_not_hide_a_good_one(self):
         """A truncated or garbled certificate before the key, and PKCS#8 under a PKCS#1 label
         (tools mix them up): the key still loads; with no good block, the damage is named."""
@@ -601,6 +600,7 @@ class PemTest(unittest.TestCase):
 # ------------------------------------------------------------------------------------------------
 # RSA keys, signing and verification
 # ------------------------------------------------------------------------------------------------
+
 
 class RSAPublicKeyTest(unittest.TestCase):
     """RSAPublicKey: bounds on the numbers, equality, hashing, PEM, fingerprint, immutability."""
@@ -790,7 +790,6 @@ class RSAPrivateKeyTest(unittest.TestCase):
             with self.assertRaises(scvjwt.KeyFormatError):
                 SAMPLE_KEY.to_pem(fmt)
 
-
     def test_fuzzer_findings_are_refused_as_key_errors(self):
         """Found by fuzzing: p and q sharing a factor (qInv does not exist), d missing, and a
         prime n or a prime power, which every recovery base fails on: refused at once."""
@@ -815,6 +814,7 @@ class RSAPrivateKeyTest(unittest.TestCase):
         d = scvjwt._inverse_mod(65537, lam)
         key = scvjwt.RSAPrivateKey(p * q, 65537, d)
         self.assertEqual({key.p, key.q}, {p, q})
+
 
 class SignVerifyTest(unittest.TestCase):
     """sign_rs256 and verify_rs256 (RFC 8017 section 8.2) with the pure backend."""
@@ -1901,7 +1901,6 @@ class ReplayCacheTest(unittest.TestCase):
         self.assertEqual(sorted(accepted), sorted("jti-%d" % i for i in range(300)))
         self.assertEqual(len(cache), 300)
 
-
     def test_add_refuses_what_verify_never_passes(self):
         cache = scvjwt.ReplayCache()
         for jti, until, now in ((["list"], 10, 0), (None, 10, 0), (7, 10, 0), ("j", "10", 0), ("j", 10, None)):
@@ -1913,6 +1912,7 @@ class ReplayCacheTest(unittest.TestCase):
 # ------------------------------------------------------------------------------------------------
 # Bad input: a deterministic mutation fuzzer, hostile inputs, and property tests (hypothesis)
 # ------------------------------------------------------------------------------------------------
+
 
 class MutationFuzzTest(unittest.TestCase):
     """A deterministic mutation fuzzer (fixed seed, about 4000 cases) over DER keys, a certificate,
@@ -2117,6 +2117,7 @@ class HostileInputTest(unittest.TestCase):
         claims = b'{"iat":%d,"exp":%d,"x":%s}' % (NOW, NOW + 300, text.encode("ascii"))
         self.assertEqual(scvjwt.verify(signed_token(RS256_HEADER, claims), PUBLIC_KEY, now=NOW)["x"],
                          json.loads(text))
+
 
 if HAVE_HYPOTHESIS:
     try:   # hypothesis keeps caches in ./.hypothesis; files the tests write belong under temp_dir()
@@ -2520,8 +2521,6 @@ class CommandLineTest(unittest.TestCase):
                                    cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
         self.assertEqual((completed.returncode, completed.stderr), (0, b""))
 
-
-
     def test_no_command_is_a_usage_error(self):
         status, out, err = run_cli()
         self.assertEqual((status, out), (2, ""))
@@ -2582,6 +2581,7 @@ class CommandLineTest(unittest.TestCase):
 # ------------------------------------------------------------------------------------------------
 # Backends (issue 3): byte-identical signatures, absent or broken backends, fault checks
 # ------------------------------------------------------------------------------------------------
+
 
 def fake_openssl(folder, script, answers_version=True):
     """A folder holding an executable `openssl` that runs the given shell script; it answers
@@ -2714,11 +2714,11 @@ class BackendEquivalenceTest(unittest.TestCase):
             if saved is not None:
                 scvjwt._PROBES["cryptography"] = saved
 
-
     def test_a_huge_integer_as_backend_name_is_summarised(self):
         with self.assertRaises(scvjwt.BackendError) as caught:
             scvjwt.sign_rs256(SAMPLE_KEY, b"m", backend=10 ** 5000)
         self.assertIn("an integer of 16610 bits", str(caught.exception))
+
 
 class BackendAbsentOrBrokenTest(unittest.TestCase):
     """A missing or broken backend gives BackendError, or under auto a clean fall-back to pure."""
@@ -2907,9 +2907,6 @@ class BenchAndSelftestCommandTest(unittest.TestCase):
             self.assertEqual(status, 2, args)
             self.assertIn("scvjwt: error:", err)
             self.assertEqual(out, "")
-# ------------------------------------------------------------------------------------------------
-# request(): the authorized call, against a loopback server that checks every token it receives
-# ------------------------------------------------------------------------------------------------
 
     def test_compare_cases_run_and_summarise(self):
         """The whole-command cases of `bench --compare` (each run once here, not timed) and the
@@ -2932,6 +2929,12 @@ class BenchAndSelftestCommandTest(unittest.TestCase):
         self.assertIn("python3 scvjwt.py token, above python3 start-up: 1.00x the OpenSSL shell recipe",
                       output.getvalue())
         self.assertIn("36.0x cheaper than import jwt", output.getvalue())
+
+
+# ------------------------------------------------------------------------------------------------
+# request(): the authorized call, against a loopback server that checks every token it receives
+# ------------------------------------------------------------------------------------------------
+
 
 def _scripted_server(script, tls_context=None):
     """A loopback HTTP server on a free port, in a thread. Each request's token is verified as
@@ -3463,6 +3466,7 @@ class RequestCommandTest(unittest.TestCase):
 # Encrypted private keys: AES known answers, PBES2 PKCS#8, legacy OpenSSL PEM, DES-EDE3-CBC
 # through the backends, hostile and damaged input, the password options of the command line
 # ------------------------------------------------------------------------------------------------
+
 
 PASSWORD = "correct horse \u2713"          # not ASCII: a str password is used as UTF-8
 PRFS = ("hmacWithSHA1", "hmacWithSHA224", "hmacWithSHA256", "hmacWithSHA384", "hmacWithSHA512")
@@ -4673,7 +4677,6 @@ class SelfSignedCertificateTest(unittest.TestCase):
                 except scvjwt.KeyFormatError:
                     pass
 
-
     def test_huge_subject_values_are_shortened_for_display(self):
         """A crafted certificate with a megabyte common name: shown as its first 200 characters."""
         cn = bytes.fromhex("0603550403")
@@ -4681,6 +4684,7 @@ class SelfSignedCertificateTest(unittest.TestCase):
         self.assertTrue(text.startswith("CN=\\01\\01"))
         self.assertTrue(text.endswith("..."))
         self.assertEqual(len(text), len("CN=") + 3 * 200 + 3)
+
 
 def umask_zero():
     os.umask(0)
@@ -4974,7 +4978,6 @@ class KeyFilePermissionWarningTest(unittest.TestCase):
         self.assertIn("can be read or changed by group or others", err)
         status, _, err = self.token("-", input=SAMPLE_KEY.to_pem().encode("ascii"))
         self.assertEqual((status, err), (0, ""))
-
 
     def test_secret_json_and_password_files_open_to_others_warn(self):
         folder = temp_dir()
@@ -5921,7 +5924,6 @@ class PublishedVulnerabilityTest(unittest.TestCase):
         self.assertNotIn("hunter2", err)
 
 
-
 # ------------------------------------------------------------------------------------------------
 # The audit guide in README.md
 # ------------------------------------------------------------------------------------------------
@@ -5953,6 +5955,7 @@ class AuditGuideTest(unittest.TestCase):
         for _, _, _, test_class, test_method in self.guide_rows():
             self.assertTrue(callable(getattr(globals().get(test_class), test_method, None)),
                             "%s.%s" % (test_class, test_method))
+
 
 if __name__ == "__main__":
     unittest.main()
