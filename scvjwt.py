@@ -1746,13 +1746,13 @@ def _sign_cryptography(key: RSAPrivateKey, message: bytes, encoded_message: byte
 def _cryptography_public_operation(key: RSAPrivateKey, signature: bytes) -> "Optional[bytes]":
     """RSAVP1 with the public exponent by the cryptography package, for the check of its own
     signatures before release: T, what follows the PKCS#1 v1.5 padding 00 01 FF..FF 00 (which
-    OpenSSL checks) in s**e mod n, or None when that padding is not there. Recovering T costs a
-    quarter less than a whole verification, which would hash the message again."""
+    OpenSSL checks) in s**e mod n, or None when that padding is not there or OpenSSL refuses the
+    key for public use (it does when e has over 64 bits and n over 3072)."""
     _, pkcs1v15, _ = _cryptography_parts(import_now=True)
-    public = key._backend_cache.get("cryptography public")
-    if public is None:
-        public = key._backend_cache["cryptography public"] = _cryptography_key(key).public_key()
     try:
+        public = key._backend_cache.get("cryptography public")
+        if public is None:
+            public = key._backend_cache["cryptography public"] = _cryptography_key(key).public_key()
         return bytes(public.recover_data_from_signature(signature, pkcs1v15, None))
     except Exception:   # noqa: BLE001 - InvalidSignature, or anything else: not verified
         return None
@@ -1890,7 +1890,11 @@ def _sign(key: RSAPrivateKey, message: bytes, candidates: "List[str]") -> bytes:
 
     OpenSSL's default RSA code checks its own CRT result too, but a configuration file can put an
     engine or a provider in its place (a hardware accelerator, an HSM, the adapter path of its
-    IBM Z build), and not all of those check. The check here holds however OpenSSL is set up."""
+    IBM Z build), and not all of those check. The check here catches a fault in whatever
+    computed the signature: for the cryptography backend it is first the public-key step of the
+    same OpenSSL, a separate computation that a random fault in the private one does not repeat
+    (not a defence against a provider that is broken for both); for the others, and before any
+    signature is refused, pow() here (see _signature_checks_out)."""
     k = _modulus_bytes(key)
     encoded_message = _emsa_pkcs1_v15_sha256(message, k)                 # step 1
     for name in candidates:
@@ -1911,13 +1915,18 @@ def _sign(key: RSAPrivateKey, message: bytes, candidates: "List[str]") -> bytes:
 
 def _signature_checks_out(key: RSAPrivateKey, encoded_message: bytes, signature: bytes, backend: str) -> bool:
     """RSAVP1 (RFC 8017 section 5.2.2): s is k bytes, s < n, and s**e mod n gives back EM exactly.
-    For the cryptography backend the package does the public-key step (in C, a seventh of the
-    time of pow() here, which would cost a quarter of its signature): OpenSSL refuses s >= n,
-    computes s**e mod n and checks the padding 00 01 FF..FF 00 of EM; T, the rest, is compared here."""
+
+    For the cryptography backend the package does the public-key step first, in C, in a seventh
+    of the time of pow() here: OpenSSL refuses s >= n, computes s**e mod n and checks the padding
+    00 01 FF..FF 00 of EM; T, the rest, is compared here. When that does not vouch for the
+    signature, pow() decides: a faulty signature fails both, while a key that OpenSSL will not use
+    publicly (e over 64 bits with n over 3072) passes pow() alone."""
     if len(signature) != _modulus_bytes(key):
         return False
     if backend == "cryptography":
-        return _cryptography_public_operation(key, signature) == encoded_message[-_DIGEST_INFO_LENGTH:]
+        recovered_t = _cryptography_public_operation(key, signature)
+        if recovered_t == encoded_message[-_DIGEST_INFO_LENGTH:]:
+            return True
     s = int.from_bytes(signature, "big")
     return s < key.n and pow(s, key.e, key.n) == int.from_bytes(encoded_message, "big")
 

@@ -2834,9 +2834,12 @@ class FaultCheckTest(unittest.TestCase):
 
     def test_faulty_results_from_every_backend_are_refused(self):
         k, n, d = 256, SAMPLE_KEY.n, SAMPLE_KEY.d
-        # A message whose signature s leaves room for s + n in k bytes: the same value mod n.
+        # A message whose signature s starts with a 00 byte, so that without it s is still the
+        # right number (only the length check refuses it), and leaves room for s + n in k bytes:
+        # the same value mod n.
         message, good = next((m, s) for m, s in ((b"m%d" % i, scvjwt.sign_rs256(SAMPLE_KEY, b"m%d" % i, "pure"))
-                                                 for i in range(200)) if int.from_bytes(s, "big") + n < 2 ** (8 * k))
+                                                 for i in range(2000))
+                             if s[0] == 0 and int.from_bytes(s, "big") + n < 2 ** (8 * k))
         em = scvjwt._emsa_pkcs1_v15_sha256(message, k)
         t = em[-scvjwt._DIGEST_INFO_LENGTH:]
         longer_t = b"\x00\x01" + b"\xff" * (k - 4 - len(t)) + b"\x00\x00" + t   # good padding, one byte more
@@ -2860,6 +2863,26 @@ class FaultCheckTest(unittest.TestCase):
                         scvjwt.sign_rs256(SAMPLE_KEY, message, backend=backend)
                 finally:
                     scvjwt._SIGNERS[backend] = saved
+
+    @unittest.skipUnless(HAVE_CRYPTOGRAPHY, "needs the cryptography package")
+    def test_keys_openssl_will_not_use_publicly_sign_on_the_cryptography_backend(self):
+        """OpenSSL refuses the public-key operation when e has over 64 bits and n over 3072, so
+        its check cannot vouch for such a signature: pow() decides, and a good one is released."""
+        numbers = cryptography_key(4096).private_numbers()
+        p, q = numbers.p, numbers.q
+        e = next(e for e in range(2 ** 64 + 1, 2 ** 65, 2) if math.gcd(e, (p - 1) * (q - 1)) == 1)
+        key = scvjwt.RSAPrivateKey(p * q, e, scvjwt._inverse_mod(e, (p - 1) * (q - 1)), p, q)
+        self.assertIsNone(scvjwt._cryptography_public_operation(key, scvjwt.sign_rs256(key, b"m", "pure")))
+        self.assertEqual(scvjwt.sign_rs256(key, b"m", "cryptography"), scvjwt.sign_rs256(key, b"m", "pure"))
+        saved = scvjwt._SIGNERS["cryptography"]
+        good = saved(key, b"m", None)
+        scvjwt._SIGNERS["cryptography"] = lambda key, message, em: bytes([good[0] ^ 1]) + good[1:]
+        try:
+            with self.assertRaises(scvjwt.BackendError) as caught:
+                scvjwt.sign_rs256(key, b"m", "cryptography")
+            self.assertIn("not released", str(caught.exception))
+        finally:
+            scvjwt._SIGNERS["cryptography"] = saved
 
 
 class BenchAndSelftestCommandTest(unittest.TestCase):
