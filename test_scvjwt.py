@@ -2901,6 +2901,7 @@ class BenchAndSelftestCommandTest(unittest.TestCase):
         self.assertIn("RSA 2048 bits", out)
         self.assertRegex(out, r"pure: sign_rs256 +\d+\.\d+ +\d+\.\d +\d\.\d\dx reference")
         self.assertIn("reference: the two pow() calls of the CRT", out)
+        self.assertRegex(out, r"pure: the check before release +\d+\.\d+ +\d+\.\d +0\.\d\dx pure: sign_rs256")
 
     def test_bench_rounds_make_one_call_of_each_case_in_a_new_order(self):
         calls = []
@@ -2919,10 +2920,24 @@ class BenchAndSelftestCommandTest(unittest.TestCase):
         cases = [(label, lambda: None, None) for label in "ab"]
         with mock.patch.object(scvjwt.time, "perf_counter", lambda: float(next(ticks))):
             samples = scvjwt._bench_samples(cases, seconds=100.0)
-        rounds = len(samples["a"])
-        self.assertGreater(rounds, scvjwt._BENCH_ROUNDS)
-        self.assertLess(rounds, 100 // 4 + 2, "no round starts after the deadline")
-        self.assertEqual(len(samples["b"]), rounds)
+        # The clock moves one tick a reading: the deadline is tick 100; 15 rounds of 4 readings
+        # each, then one reading before each further round: 8 more start before tick 100.
+        self.assertEqual(scvjwt._BENCH_ROUNDS, 15)
+        self.assertEqual({label: len(times) for label, times in samples.items()}, {"a": 23, "b": 23})
+        self.assertEqual(set(samples["a"]) | set(samples["b"]), {1.0})
+
+    def test_bench_table_shows_medians_and_the_median_ratio_of_rounds(self):
+        cases = [("base", None, None), ("case", None, "base"), ("zero", None, "base"), ("ratio of zero", None, "zero")]
+        samples = {"base": [0.001, 0.002, 0.004], "case": [0.003, 0.004, 0.020], "zero": [0.0, 0.0, 0.0],
+                   "ratio of zero": [0.001, 0.001, 0.001]}
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            scvjwt._print_bench_table(cases, samples)
+        rows = {line[:44].strip(): line[44:].split() for line in out.getvalue().splitlines()[1:]}
+        self.assertEqual(rows["base"], ["2.000", "500.0"])
+        self.assertEqual(rows["case"], ["4.000", "250.0", "3.00x", "base"], "ratios 3, 2 and 5 of the rounds")
+        self.assertEqual(rows["zero"][2:], ["0.00x", "base"])
+        self.assertEqual(rows["ratio of zero"][2], "1000000.00x", "a time of 0 counts as one nanosecond")
 
     def test_bench_refuses_bad_arguments(self):
         for args in (("--bits", "1000"), ("--seconds", "0"), ("--bits", "x")):
