@@ -2611,20 +2611,21 @@ class PathWith(object):
         scvjwt._PROBES.clear()
 
 
-class NoCryptography(object):
-    """Context manager: `import cryptography` fails, as on a host without the package."""
-
-    def __enter__(self):
-        self.saved = {name: module for name, module in sys.modules.items()
-                      if name == "cryptography" or name.startswith("cryptography.")}
-        for name in self.saved:
+@contextlib.contextmanager
+def no_cryptography():
+    """`import cryptography...` fails inside, as on a host without the package (every
+    cryptography module already imported is hidden, not only the top one), and scvjwt probes
+    for the package afresh on the way in and out."""
+    hidden = {name: module for name, module in sys.modules.items()
+              if name == "cryptography" or name.startswith("cryptography.")}
+    sys.modules.update(dict.fromkeys(list(hidden) + ["cryptography"]))
+    scvjwt._PROBES.clear()
+    try:
+        yield
+    finally:
+        for name in [name for name in sys.modules if name == "cryptography" or name.startswith("cryptography.")]:
             del sys.modules[name]
-        sys.modules["cryptography"] = None
-        scvjwt._PROBES.clear()
-
-    def __exit__(self, *exc):
-        del sys.modules["cryptography"]
-        sys.modules.update(self.saved)
+        sys.modules.update(hidden)
         scvjwt._PROBES.clear()
 
 
@@ -2737,7 +2738,7 @@ class BackendAbsentOrBrokenTest(unittest.TestCase):
                 scvjwt.sign_rs256(SAMPLE_KEY, b"m", backend="openssl")
             self.assertIn("no openssl tool on PATH", str(caught.exception))
             key = self.big_key()
-            with NoCryptography():
+            with no_cryptography():
                 self.assertEqual(scvjwt._backend_candidates("auto", key.bits, False), ["pure"])
             self.assertTrue(scvjwt.verify_rs256(key, b"m", scvjwt.sign_rs256(key, b"m")))
 
@@ -2750,7 +2751,7 @@ class BackendAbsentOrBrokenTest(unittest.TestCase):
             self.assertIn("exit status 3", str(caught.exception))
             self.assertIn("stub says no", str(caught.exception))
             key = self.big_key()
-            with NoCryptography():
+            with no_cryptography():
                 self.assertEqual(scvjwt._backend_candidates("auto", key.bits, False), ["openssl", "pure"])
                 signature = scvjwt.sign_rs256(key, b"m")             # falls back to pure
             self.assertTrue(scvjwt.verify_rs256(key, b"m", signature))
@@ -2764,7 +2765,7 @@ class BackendAbsentOrBrokenTest(unittest.TestCase):
             with self.assertRaises(scvjwt.BackendError) as caught:
                 scvjwt.sign_rs256(SAMPLE_KEY, b"m", backend="openssl")
             self.assertIn("not available", str(caught.exception))
-            with NoCryptography():
+            with no_cryptography():
                 self.assertEqual(scvjwt._backend_candidates("auto", 4096, False), ["pure"])
         with open(log) as handle:
             self.assertEqual(set(handle.read().split()), {"version"})   # asked, and given nothing
@@ -2794,7 +2795,7 @@ class BackendAbsentOrBrokenTest(unittest.TestCase):
         self.assertNotIn(body, logged)
 
     def test_cryptography_that_does_not_import(self):
-        with NoCryptography():
+        with no_cryptography():
             self.assertNotIn("cryptography", scvjwt.backends())
             with self.assertRaises(scvjwt.BackendError) as caught:
                 scvjwt.sign_rs256(SAMPLE_KEY, b"m", backend="cryptography")
@@ -2815,6 +2816,43 @@ class BackendAbsentOrBrokenTest(unittest.TestCase):
                 scvjwt._sign(SAMPLE_KEY, b"m", ["cryptography"])
         finally:
             scvjwt._SIGNERS["cryptography"] = saved
+
+
+class AutoBackendTest(unittest.TestCase):
+    """What backend="auto" imports and picks, seen from a fresh interpreter where nothing else
+    has imported cryptography: the import stays light, and a package is imported only where it
+    pays back (README.md, "Backends and speed")."""
+
+    HEAVY = {"argparse", "subprocess", "uuid", "threading", "ssl", "http.client", "urllib.request", "base64",
+             "random", "shutil", "statistics", "cryptography"}
+
+    def modules_after(self, code):
+        """The modules that `import scvjwt` and `code` load in a new interpreter (beyond those its
+        start-up loaded: site hooks of the host may import some of the heavy ones)."""
+        program = ("import sys; before = set(sys.modules); sys.path.insert(0, %r); import scvjwt; %s; "
+                   "print(' '.join(set(sys.modules) - before))" % (HERE, code))
+        completed = subprocess.run([sys.executable, "-c", program], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   timeout=120, check=False)
+        self.assertEqual((completed.returncode, completed.stderr), (0, b""))
+        return set(completed.stdout.decode("ascii").split())
+
+    def test_import_loads_no_heavy_module(self):
+        self.assertEqual(self.modules_after("pass") & self.HEAVY, set())
+
+    def test_a_single_2048_bit_token_is_signed_without_importing_anything_heavy(self):
+        loaded = self.modules_after("scvjwt.mint(scvjwt._sample_key(), %r, %r)" % (ORG_ID, CALL_CENTER))
+        self.assertEqual(loaded & self.HEAVY, set())
+
+    @needs_cryptography
+    def test_a_single_signature_with_a_bigger_key_imports_cryptography(self):
+        path = os.path.join(temp_dir(), "key.pem")
+        with open(path, "wb") as handle:
+            handle.write(cryptography_pem(cryptography_key(3072, index=9)))
+        loaded = self.modules_after("scvjwt.sign_rs256(open(%r).read(), b'm')" % path)
+        self.assertIn("cryptography.hazmat.primitives.asymmetric.rsa", loaded)
+        self.assertNotIn("subprocess", loaded, "the openssl tool was not started")
+        self.assertEqual(scvjwt._backend_candidates("auto", 3072, long_running=False), ["cryptography", "pure"])
+        self.assertEqual(scvjwt._backend_candidates("auto", 2048, long_running=True), ["cryptography", "pure"])
 
 
 class FaultCheckTest(unittest.TestCase):
@@ -3513,21 +3551,6 @@ OID_PBES2, OID_PBKDF2 = "1.2.840.113549.1.5.13", "1.2.840.113549.1.5.12"
 OID_HMAC_SHA1, OID_AES128_CBC = "1.2.840.113549.2.7", "2.16.840.1.101.3.4.1.2"
 needs_openssl_backend = unittest.skipUnless(OPENSSL and os.name == "posix",
                                             "scvjwt decrypts through the openssl tool on POSIX hosts only")
-
-
-@contextlib.contextmanager
-def no_cryptography():
-    """`import cryptography...` fails inside, as on a host without the package (every
-    cryptography module already imported is hidden, not only the top one)."""
-    hidden = {name: module for name, module in sys.modules.items()
-              if name == "cryptography" or name.startswith("cryptography.")}
-    sys.modules.update(dict.fromkeys(list(hidden) + ["cryptography"]))
-    try:
-        yield
-    finally:
-        for name in [name for name in sys.modules if name == "cryptography" or name.startswith("cryptography.")]:
-            del sys.modules[name]
-        sys.modules.update(hidden)
 
 
 @contextlib.contextmanager
