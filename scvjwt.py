@@ -1688,11 +1688,27 @@ def verify_rs256(public_key: "Union[RSAPublicKey, RSAPrivateKey, str, BytesLike]
 
 _BACKEND_NAMES = ("pure", "openssl", "cryptography")
 # backend="auto" for a single signature: up to this size the pure backend is about as fast as
-# importing cryptography and faster than starting the openssl tool; above it importing
+# importing cryptography and faster than starting the openssl tool; above it importing a recent
 # cryptography wins, then the tool (figures in README.md, "Backends and speed").
 _PURE_ONE_SHOT_MAX_BITS = 2048
 _OPENSSL_TIMEOUT = 30.0
 _PROBES = {}   # type: Dict[str, Any]  # what a backend probe found, kept for the life of the process
+# The first cryptography release whose first key object does not load its older OpenSSL
+# bindings: from it on, importing the package and signing once is quicker than starting the
+# openssl tool for a key over 2048 bits (figures in README.md, "Backends and speed").
+_CRYPTOGRAPHY_QUICK_START_RELEASE = 42
+
+
+def _import_quietly(name: str) -> "Any":
+    """The module `name`, imported with its import-time warnings silenced: cryptography warns
+    there that this Python is old (3.6, 3.7), a notice for whoever chose the package, not for a
+    user whose backend="auto" picked it. (catch_warnings changes the process's filters while it
+    lasts; each module is imported once per process.)"""
+    import importlib
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return importlib.import_module(name)
 
 
 def _cryptography_parts(import_now: bool) -> "Any":
@@ -1700,21 +1716,33 @@ def _cryptography_parts(import_now: bool) -> "Any":
     older than 3.3 (the release that added the public-key operation the check before release
     uses): its rsa module, and the PKCS#1 v1.5 padding and SHA-256 objects, made once (both are
     stateless; making them for each call would cost about 7 us, 1% of a 2048-bit signature).
-    With import_now false, only when the program has imported the package already: a single
-    2048-bit signature does not pay back the import (6-8 ms with release 48 on this project's
-    host, where the pure signature takes 7-8 ms; 22-35 ms with release 40 on Python 3.6, and 25-30
-    ms more when the package is not in the disk cache)."""
+    With import_now false, only when the program has imported the package already."""
     if "cryptography" not in _PROBES:
         if not import_now and "cryptography.hazmat.primitives.asymmetric.rsa" not in sys.modules:
             return None
         try:
-            from cryptography.hazmat.primitives import hashes
-            from cryptography.hazmat.primitives.asymmetric import padding, rsa
+            hashes = _import_quietly("cryptography.hazmat.primitives.hashes")
+            padding = _import_quietly("cryptography.hazmat.primitives.asymmetric.padding")
+            rsa = _import_quietly("cryptography.hazmat.primitives.asymmetric.rsa")
             recent = hasattr(rsa.RSAPublicKey, "recover_data_from_signature")
             _PROBES["cryptography"] = (rsa, padding.PKCS1v15(), hashes.SHA256()) if recent else None
         except Exception:   # noqa: BLE001 - not installed, or a broken build: both mean "not usable here"
             _PROBES["cryptography"] = None
     return _PROBES["cryptography"]
+
+
+def _cryptography_starts_quickly() -> bool:
+    """Whether the installed cryptography is release 42 or later, read from its top module alone
+    (under a millisecond to import: it loads no OpenSSL bindings). A single signature pays back
+    importing such a release only for a key over 2048 bits; older releases take 35-75 ms to
+    import and make their first key object, more than a signature by the openssl tool."""
+    if "cryptography release" not in _PROBES:
+        try:
+            release = int(str(_import_quietly("cryptography").__version__).split(".")[0])
+        except Exception:   # noqa: BLE001 - not installed, broken, or a version that is not a number
+            release = 0
+        _PROBES["cryptography release"] = release
+    return bool(_PROBES["cryptography release"] >= _CRYPTOGRAPHY_QUICK_START_RELEASE)
 
 
 def _cryptography_key(key: RSAPrivateKey) -> "Any":
@@ -1751,8 +1779,8 @@ def _cryptography_public_operation(key: RSAPrivateKey, signature: bytes) -> "Opt
     signatures before release: T, what follows the PKCS#1 v1.5 padding 00 01 FF..FF 00 (which
     OpenSSL checks) in s**e mod n, or None when that padding is not there or OpenSSL refuses the
     key for public use (it does when e has over 64 bits and n over 3072)."""
-    _, pkcs1v15, _ = _cryptography_parts(import_now=True)
     try:
+        _, pkcs1v15, _ = _cryptography_parts(import_now=True)
         public = key._backend_cache.get("cryptography public")
         if public is None:
             public = key._backend_cache["cryptography public"] = _cryptography_key(key).public_key()
@@ -1835,9 +1863,11 @@ _SIGNERS = {"pure": _sign_pure, "openssl": _sign_openssl, "cryptography": _sign_
 
 
 def backends() -> "List[str]":
-    """The signing backends usable on this host, in the order backend="auto" tries them for one
-    2048-bit signature. "pure" is always there; "cryptography" when the package imports (this
-    call imports it, after which auto prefers it); "openssl" when the tool runs."""
+    """The signing backends usable on this host, in backend="auto"'s order of preference:
+    "cryptography" when the package imports (this call imports it, after which auto always
+    prefers it), "pure" (always there: auto's fall-back, and its choice for a single signature
+    with a key up to 2048 bits when cryptography is not imported), "openssl" when the tool runs
+    (auto's choice for a single signature with a bigger key when cryptography is not usable)."""
     usable = ["pure"]
     if _openssl_tool():
         usable.append("openssl")
@@ -1849,12 +1879,15 @@ def backends() -> "List[str]":
 def _backend_candidates(backend: object, bits: int, long_running: bool) -> "List[str]":
     """The backends to try in turn. A named backend is the only one. "auto" picks by measured
     speed: cryptography when it is imported already, or it imports and the job is long-running
-    (a Minter) or a single signature with a key over 2048 bits; else the openssl tool for such a
-    key; else pure. Pure comes last, as the fall-back when another backend fails to run."""
+    (a Minter), or a single signature with a key over 2048 bits and release 42 or later; else the
+    openssl tool for such a key; else pure. Pure comes last, as the fall-back when another
+    backend fails to run."""
     if backend == "auto":
-        if _cryptography_parts(import_now=long_running or bits > _PURE_ONE_SHOT_MAX_BITS) is not None:
+        big_key = bits > _PURE_ONE_SHOT_MAX_BITS
+        import_now = long_running or (big_key and _cryptography_starts_quickly())
+        if _cryptography_parts(import_now) is not None:
             return ["cryptography", "pure"]
-        if bits > _PURE_ONE_SHOT_MAX_BITS and _openssl_tool():
+        if big_key and _openssl_tool():
             return ["openssl", "pure"]
         return ["pure"]
     if backend not in _BACKEND_NAMES:
@@ -1920,10 +1953,11 @@ def _signature_checks_out(key: RSAPrivateKey, encoded_message: bytes, signature:
     """RSAVP1 (RFC 8017 section 5.2.2): s is k bytes, s < n, and s**e mod n gives back EM exactly.
 
     For the cryptography backend the package does the public-key step first, in C, in a half to
-    an eighth of the time of pow() here (`bench` shows both): OpenSSL refuses s >= n, computes
-    s**e mod n and checks the padding 00 01 FF..FF 00 of EM; T, the rest, is compared here. When
-    that does not vouch for the signature, pow() decides: a faulty signature fails both, while a
-    key that OpenSSL will not use publicly (e over 64 bits with n over 3072) passes pow() alone."""
+    a quarter of the time of pow() here in `bench` (a fifth to an eighth in a tight loop): OpenSSL
+    refuses s >= n, computes s**e mod n and checks the padding 00 01 FF..FF 00 of EM; T, the rest,
+    is compared here. When that does not vouch for the signature, pow() decides: a faulty
+    signature fails both, while a key that OpenSSL will not use publicly (e over 64 bits with n
+    over 3072) passes pow() alone."""
     if len(signature) != _modulus_bytes(key):
         return False
     if backend == "cryptography":
@@ -3341,26 +3375,27 @@ echo "$header.$claims.$signature"
 
 
 def _bench_samples(cases: "List[Tuple[str, Callable[[], object], Optional[str]]]",
-                   seconds: float) -> "Dict[str, List[float]]":
+                   seconds: float, clock: "Callable[[], float]" = time.perf_counter) -> "Dict[str, List[float]]":
     """Seconds taken by each case in each round. A round makes one call of every case, in a new
     (seeded) order; rounds follow one another until `seconds` have passed, and there are at
     least _BENCH_ROUNDS. Cases compared at this grain run side by side: a change in the machine's
     speed during the run, or the cache and clock effects of whatever ran just before, touch all
-    of them alike (blocks of many calls of one case drift apart by several per cent here)."""
+    of them alike (blocks of many calls of one case drift apart by several per cent here).
+    `clock` reads seconds; the tests give a fake one."""
     import random
     for _, function, _ in cases:                      # warm-up: imports, caches, the first key objects
         function()
     samples = {label: [] for label, _, _ in cases}    # type: Dict[str, List[float]]
     order = list(cases)
     shuffle = random.Random(0).shuffle   # noqa: S311 - an order of turns, not a secret
-    deadline = time.perf_counter() + seconds
+    deadline = clock() + seconds
     rounds = 0
-    while rounds < _BENCH_ROUNDS or time.perf_counter() < deadline:
+    while rounds < _BENCH_ROUNDS or clock() < deadline:
         shuffle(order)
         for label, function, _ in order:
-            start = time.perf_counter()
+            start = clock()
             function()
-            samples[label].append(time.perf_counter() - start)
+            samples[label].append(clock() - start)
         rounds += 1
     return samples
 
@@ -3384,8 +3419,9 @@ def _print_bench_table(cases: "List[Tuple[str, Callable[[], object], Optional[st
 def _bench_library_cases(key: RSAPrivateKey, key_file: str,
                          compare: bool) -> "List[Tuple[str, Callable[[], object], Optional[str]]]":
     """(label, function, label of the reference it is compared with) for signing in-process. The
-    references: the CRT's two pow() calls for pure, a bare `openssl dgst` run for openssl; the
-    check before release of each backend is measured alone too, against its signature."""
+    references: the CRT's two pow() calls for pure, a bare `openssl dgst` run for openssl. The
+    check before release is measured alone too, against the signature: pow() for pure (the
+    openssl backend's check is the same), the package's public-key step for cryptography."""
     import functools
     import subprocess
     message = b"x" * 300              # the size of a typical signing input
@@ -3409,9 +3445,11 @@ def _bench_library_cases(key: RSAPrivateKey, key_file: str,
              functools.partial(mint, key, _SAMPLE_ORG_ID, _SAMPLE_CALL_CENTER, backend=name), "%s: sign_rs256" % name),
             ("%s: mint, PEM text" % name,
              functools.partial(mint, pem, _SAMPLE_ORG_ID, _SAMPLE_CALL_CENTER, backend=name), None),
-            ("%s: the check before release" % name,
-             functools.partial(_signature_checks_out, key, encoded_message, signature, name), "%s: sign_rs256" % name),
         ]
+        if name != "openssl":
+            cases.append(("%s: the check before release" % name,
+                          functools.partial(_signature_checks_out, key, encoded_message, signature, name),
+                          "%s: sign_rs256" % name))
     return cases + (_bench_peer_cases(key, message, pem) if compare else [])
 
 
