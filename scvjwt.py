@@ -51,7 +51,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 # ------------------------------------------------------------------------------------------------
-# Errors, and the small helpers for numbers, times and messages that every section uses
+# Errors, and small helpers for numbers, times, messages and optional imports used throughout
 # ------------------------------------------------------------------------------------------------
 
 class ScvJwtError(Exception):
@@ -155,6 +155,18 @@ def _utc_iso(seconds: int) -> str:
     from 1 to 9999, also before 1970."""
     import datetime
     return (datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=seconds)).isoformat() + "Z"
+
+
+def _import_quietly(name: str) -> "Any":
+    """The module `name`, imported with its import-time warnings silenced: cryptography warns
+    there that this Python is old (3.6, 3.7), a notice for whoever chose the package, not for a
+    user of scvjwt, whose backend="auto" or encrypted key file made scvjwt import it.
+    (catch_warnings changes the process's filters while it lasts; a module is imported once.)"""
+    import importlib
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return importlib.import_module(name)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1139,14 +1151,14 @@ def _decrypt_with_cryptography(pem: bytes, password: bytes) -> "Optional[bytes]"
     """The unencrypted PKCS#8 DER of the key, from the cryptography package; None when the
     package is absent or cannot read this cipher."""
     try:
-        from cryptography.exceptions import UnsupportedAlgorithm
-        from cryptography.hazmat.backends import default_backend
-        from cryptography.hazmat.primitives import serialization
+        exceptions = _import_quietly("cryptography.exceptions")
+        default_backend = _import_quietly("cryptography.hazmat.backends").default_backend
+        serialization = _import_quietly("cryptography.hazmat.primitives.serialization")
     except ImportError:
         return None
     try:
         key = serialization.load_pem_private_key(pem, password, default_backend())
-    except UnsupportedAlgorithm:
+    except exceptions.UnsupportedAlgorithm:
         return None
     except (TypeError, ValueError):   # TypeError: it takes an empty password for none at all
         raise KeyFormatError("wrong password or corrupted key: the cryptography package cannot "
@@ -1697,18 +1709,6 @@ _PROBES = {}   # type: Dict[str, Any]  # what a backend probe found, kept for th
 # bindings: from it on, importing the package and signing once is quicker than starting the
 # openssl tool for a key over 2048 bits (figures in README.md, "Backends and speed").
 _CRYPTOGRAPHY_QUICK_START_RELEASE = 42
-
-
-def _import_quietly(name: str) -> "Any":
-    """The module `name`, imported with its import-time warnings silenced: cryptography warns
-    there that this Python is old (3.6, 3.7), a notice for whoever chose the package, not for a
-    user whose backend="auto" picked it. (catch_warnings changes the process's filters while it
-    lasts; each module is imported once per process.)"""
-    import importlib
-    import warnings
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return importlib.import_module(name)
 
 
 def _cryptography_parts(import_now: bool) -> "Any":
