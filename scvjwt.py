@@ -1732,10 +1732,9 @@ def _cryptography_parts(import_now: bool) -> "Any":
 
 
 def _cryptography_starts_quickly() -> bool:
-    """Whether the installed cryptography is release 42 or later, read from its top module alone
-    (under a millisecond to import: it loads no OpenSSL bindings). A single signature pays back
-    importing such a release only for a key over 2048 bits; older releases take 35-75 ms to
-    import and make their first key object, more than a signature by the openssl tool."""
+    """Whether the installed cryptography is _CRYPTOGRAPHY_QUICK_START_RELEASE or later, read
+    from its top module alone (under a millisecond to import: it loads no OpenSSL bindings).
+    Older releases take 35-75 ms to import and make their first key object."""
     if "cryptography release" not in _PROBES:
         try:
             release = int(str(_import_quietly("cryptography").__version__).split(".")[0])

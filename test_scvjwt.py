@@ -2808,15 +2808,11 @@ class BackendAbsentOrBrokenTest(unittest.TestCase):
     def test_a_failing_backend_falls_back_to_pure_under_auto_only(self):
         def broken(key, message, encoded_message):
             raise scvjwt.BackendError("simulated failure")
-        saved = scvjwt._SIGNERS["cryptography"]
-        scvjwt._SIGNERS["cryptography"] = broken
-        try:
+        with mock.patch.dict(scvjwt._SIGNERS, cryptography=broken):
             self.assertEqual(scvjwt._sign(SAMPLE_KEY, b"m", ["cryptography", "pure"]),
                              scvjwt.sign_rs256(SAMPLE_KEY, b"m", "pure"))
             with self.assertRaises(scvjwt.BackendError):
                 scvjwt._sign(SAMPLE_KEY, b"m", ["cryptography"])
-        finally:
-            scvjwt._SIGNERS["cryptography"] = saved
 
 
 class AutoBackendTest(unittest.TestCase):
@@ -2936,14 +2932,12 @@ class FaultCheckTest(unittest.TestCase):
         if "cryptography" in scvjwt.backends():   # its own check vouches for a good signature: pow() is not needed
             self.assertEqual(scvjwt._cryptography_public_operation(SAMPLE_KEY, good), t)
         for backend in scvjwt.backends():
-            saved = scvjwt._SIGNERS[backend]
             for label, signature in faulty.items():
-                scvjwt._SIGNERS[backend] = lambda key, message, em, signature=signature: signature
-                try:
+                def faulty_signer(key, message, em, signature=signature):
+                    return signature
+                with mock.patch.dict(scvjwt._SIGNERS, {backend: faulty_signer}):
                     with self.assertRaises(scvjwt.BackendError, msg=(backend, label)):
                         scvjwt.sign_rs256(SAMPLE_KEY, message, backend=backend)
-                finally:
-                    scvjwt._SIGNERS[backend] = saved
 
     @needs_cryptography
     def test_keys_openssl_will_not_use_publicly_sign_on_the_cryptography_backend(self):
@@ -2956,15 +2950,11 @@ class FaultCheckTest(unittest.TestCase):
         if scvjwt._cryptography_public_operation(key, scvjwt.sign_rs256(key, b"m", "pure")) is not None:
             self.skipTest("this OpenSSL makes public-key operations with such keys: nothing falls back to pow()")
         self.assertEqual(scvjwt.sign_rs256(key, b"m", "cryptography"), scvjwt.sign_rs256(key, b"m", "pure"))
-        saved = scvjwt._SIGNERS["cryptography"]
-        good = saved(key, b"m", None)
-        scvjwt._SIGNERS["cryptography"] = lambda key, message, em: bytes([good[0] ^ 1]) + good[1:]
-        try:
+        good = scvjwt._sign_cryptography(key, b"m", None)
+        with mock.patch.dict(scvjwt._SIGNERS, cryptography=lambda key, message, em: bytes([good[0] ^ 1]) + good[1:]):
             with self.assertRaises(scvjwt.BackendError) as caught:
                 scvjwt.sign_rs256(key, b"m", "cryptography")
             self.assertIn("not released", str(caught.exception))
-        finally:
-            scvjwt._SIGNERS["cryptography"] = saved
 
 
 class BenchAndSelftestCommandTest(unittest.TestCase):
